@@ -1,0 +1,74 @@
+"""Every error leaves the API as RFC 9457 `application/problem+json`, mapped here in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import DetectorError, Overloaded
+
+log = logging.getLogger("deepfake_detect.api")
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, slug: str, request: Request, **extra) -> JSONResponse:
+    body = {
+        "type": f"urn:deepfake-detect:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def problem_body(error: DetectorError) -> dict:
+    """The problem fields for an error inside a batch answer (no HTTP response of its own)."""
+    return {"type": f"urn:deepfake-detect:problem:{error.slug}", "title": error.title, "status": error.status}
+
+
+async def _detector_error(request: Request, exc: DetectorError) -> JSONResponse:
+    response = problem(exc.status, exc.title, exc.detail, exc.slug, request)
+    if isinstance(exc, Overloaded):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    slug = {404: "not-found", 405: "method-not-allowed", 413: "media-too-large"}.get(exc.status_code, "http")
+    title = {413: "Media too large"}.get(exc.status_code, "HTTP error")
+    response = problem(exc.status_code, title, str(exc.detail), slug, request)
+    for key, value in (exc.headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
+    missing = [e["loc"][-1] for e in errors if e["msg"] == "Field required" and e["loc"]]
+    detail = (
+        f"missing form field(s): {', '.join(map(str, missing))} (send the video as multipart field "
+        "'file', e.g. curl -F file=@video.mp4)"
+        if missing
+        else "the request is not valid"
+    )
+    return problem(422, "Invalid request", detail, "invalid-request", request, errors=errors)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s", request.url.path)
+    return problem(
+        500, "Internal error", "an unexpected error occurred; it has been logged", "internal", request
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DetectorError, _detector_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

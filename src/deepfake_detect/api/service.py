@@ -1,0 +1,92 @@
+"""The inference service behind the routes: one Detector, a worker pool, and admission control.
+
+Inference runs in worker threads so the event loop keeps answering (health checks, new uploads).
+When every worker is busy and `max_queue` requests already wait, new ones get 503 + Retry-After
+at once instead of piling up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import torch
+
+from ..config import Settings
+from ..errors import DetectorError, NoModel, Overloaded
+from ..pipeline import Detector
+from ..report import VideoReport
+
+log = logging.getLogger("deepfake_detect.api")
+
+
+class InferenceService:
+    def __init__(self, settings: Settings, detector_factory: Callable[[Settings], Detector] | None = None):
+        self.settings = settings
+        self._factory = detector_factory or Detector.from_settings
+        self.detector: Detector | None = None
+        self.unavailable_reason: str | None = "the model has not been loaded yet"
+        self.started_at = time.time()
+        self.load_seconds: float | None = None
+        self._executor = ThreadPoolExecutor(settings.inference_workers, thread_name_prefix="inference")
+        self._capacity = settings.inference_workers + settings.max_queue
+        self._in_flight = 0
+
+    def load(self) -> None:
+        """Load the model; on failure keep serving, with the reason in /health and 503s."""
+        threads = self.settings.torch_threads or max(
+            1, (os.cpu_count() or 1) // self.settings.inference_workers
+        )
+        torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        try:
+            self.detector = self._factory(self.settings)
+            self.unavailable_reason = None
+        except DetectorError as e:
+            self.detector, self.unavailable_reason = None, e.detail
+            log.error("model unavailable: %s", e.detail)
+        self.load_seconds = round(time.perf_counter() - t0, 3)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def require_detector(self) -> Detector:
+        if self.detector is None:
+            raise NoModel(self.unavailable_reason or "no model loaded")
+        return self.detector
+
+    @property
+    def load_state(self) -> dict:
+        busy = min(self._in_flight, self.settings.inference_workers)
+        return {
+            "workers": self.settings.inference_workers,
+            "busy": busy,
+            "queued": self._in_flight - busy,
+            "max_queue": self.settings.max_queue,
+        }
+
+    @asynccontextmanager
+    async def slot(self):
+        """Admission: hold one place among workers + queue for the duration of a request."""
+        if self._in_flight >= self._capacity:
+            raise Overloaded(
+                f"all {self.settings.inference_workers} inference worker(s) are busy and "
+                f"{self.settings.max_queue} request(s) are waiting; retry shortly",
+                retry_after_s=5,
+            )
+        self._in_flight += 1  # single event-loop thread: no lock needed
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+
+    async def analyze(self, path: Path, name: str) -> VideoReport:
+        detector = self.require_detector()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, detector.analyze, path, name)

@@ -1,0 +1,191 @@
+"""`deepfake-detect`: serve the API, scan files, and (in their own modules) prepare/train/evaluate/bench.
+
+deepfake-detect serve                      # API on $HOST:$PORT, model from $MODEL_PATH or bundled
+deepfake-detect scan clip.mp4 folder/      # readable table
+deepfake-detect scan --json clips/ > out.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+VIDEO_SUFFIXES = {
+    ".mp4",
+    ".avi",
+    ".mkv",
+    ".mov",
+    ".webm",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".flv",
+    ".wmv",
+    ".3gp",
+}
+
+
+def expand_paths(paths: Iterable[str]) -> list[Path]:
+    """Files as given; folders walked recursively for video-like file names, sorted."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES))
+        else:
+            out.append(p)
+    return out
+
+
+def _settings(args: argparse.Namespace):
+    from .config import Settings
+
+    overrides = {}
+    if getattr(args, "model", None):
+        overrides["model_path"] = args.model
+    if getattr(args, "threshold", None) is not None:
+        overrides["prediction_threshold"] = args.threshold
+    if getattr(args, "frames", None):
+        overrides["frames_per_video"] = args.frames
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    return Settings(**overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api.app import create_app
+    from .errors import DetectorError
+    from .models.checkpoint import load_checkpoint
+
+    settings = _settings(args)
+    if settings.model_path is not None:
+        # An explicit MODEL_PATH that cannot load is a deployment error: say so before binding the port.
+        try:
+            load_checkpoint(settings.model_path)
+        except DetectorError as e:
+            print(f"error: MODEL_PATH={settings.model_path}: {e.detail}", file=sys.stderr)
+            return 2
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .errors import DetectorError
+    from .pipeline import Detector
+
+    files = expand_paths(args.paths)
+    if not files:
+        print("error: no video files found", file=sys.stderr)
+        return 2
+    try:
+        detector = Detector.from_settings(_settings(args))
+    except DetectorError as e:
+        print(f"error: {e.detail}", file=sys.stderr)
+        return 2
+    rows = []
+    for path in tqdm(files, desc="scanning", unit="video", disable=len(files) < 2, file=sys.stderr):
+        try:
+            report = detector.analyze(path)
+            row = {
+                "path": str(path),
+                "prediction": report.prediction,
+                "fake_probability": report.fake_probability,
+                "confidence": report.confidence,
+                "faces": len(report.faces),
+                "frames": report.frames_analyzed,
+                "seconds": report.timings.total_s,
+                "reason": report.message,
+            }
+            if args.json and args.full:
+                row["report"] = report.model_dump(mode="json")
+        except DetectorError as e:
+            row = {"path": str(path), "prediction": None, "fake_probability": None, "reason": e.detail}
+        rows.append(row)
+        if args.json:
+            print(json.dumps(row), flush=True)
+    if not args.json:
+        _print_table(rows, detector.threshold, detector.model_id)
+    return 0
+
+
+def _print_table(rows: list[dict], threshold: float, model_id: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"model {model_id} - threshold {threshold:.3f}")
+    table.add_column("file", overflow="fold")
+    for col in ("verdict", "P(fake)", "faces", "frames", "time (s)", "note"):
+        table.add_column(col)
+    styles = {"FAKE": "bold red", "REAL": "green"}
+    for r in rows:
+        p = r["fake_probability"]
+        verdict = r["prediction"] or "ERROR"
+        table.add_row(
+            r["path"],
+            f"[{styles.get(verdict, 'yellow')}]{verdict}[/]",
+            "-" if p is None else f"{p:.3f}",
+            str(r.get("faces", "-")),
+            str(r.get("frames", "-")),
+            "-" if r.get("seconds") is None else f"{r['seconds']:.2f}",
+            r.get("reason") or "",
+        )
+    Console().print(table)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deepfake-detect", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--model", help="checkpoint (default: $MODEL_PATH, else the bundled model)")
+    serve.set_defaults(func=cmd_serve)
+
+    scan = sub.add_parser("scan", help="analyse video files or folders")
+    scan.add_argument("paths", nargs="+")
+    scan.add_argument("--model", help="checkpoint (default: $MODEL_PATH, else the bundled model)")
+    scan.add_argument("--threshold", type=float)
+    scan.add_argument("--frames", type=int, help="frames sampled per video")
+    scan.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
+    scan.add_argument("--full", action="store_true", help="with --json: include the full report")
+    scan.set_defaults(func=cmd_scan)
+
+    for register in _extra_commands():
+        register(sub)
+    return parser
+
+
+def _extra_commands():
+    """Subcommands that live next to their code (training, benchmark), if present."""
+    import importlib
+
+    for module_name in ("deepfake_detect.training.cli", "deepfake_detect.bench"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name != module_name:
+                raise
+            continue
+        yield module.register
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

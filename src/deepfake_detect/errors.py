@@ -1,0 +1,86 @@
+"""The exception hierarchy. Each error knows its HTTP status, so the API maps them in one place.
+
+>>> try:
+...     raise CorruptMedia("moov atom not found")
+... except DetectorError as e:
+...     (e.status, e.title)
+(422, 'Video could not be decoded')
+"""
+
+from __future__ import annotations
+
+
+class DetectorError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    status: int = 500
+    title: str = "Detector error"
+    slug: str = "detector-error"
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class MediaError(DetectorError):
+    """Something is wrong with the input file."""
+
+    status = 422
+    title = "Invalid media"
+    slug = "invalid-media"
+
+
+class UnsupportedMedia(MediaError):
+    """The file is not a video container/codec we can read (text, image, audio only...)."""
+
+    status = 415
+    title = "Unsupported media type"
+    slug = "unsupported-media"
+
+
+class CorruptMedia(MediaError):
+    """The file claims to be a video but cannot be decoded (truncated, empty, damaged)."""
+
+    status = 422
+    title = "Video could not be decoded"
+    slug = "corrupt-media"
+
+
+class MediaTooLarge(MediaError):
+    """The upload or the video exceeds a configured limit (bytes, duration, resolution)."""
+
+    status = 413
+    title = "Media too large"
+    slug = "media-too-large"
+
+
+class ModelError(DetectorError):
+    status = 503
+    title = "Model unavailable"
+    slug = "model-unavailable"
+
+
+class NoModel(ModelError):
+    """No model is configured or it failed to load; the service cannot predict."""
+
+    title = "No model loaded"
+    slug = "no-model"
+
+
+class CheckpointError(ModelError):
+    """A checkpoint file exists but cannot be loaded (wrong format, shapes, unknown architecture)."""
+
+    title = "Checkpoint could not be loaded"
+    slug = "bad-checkpoint"
+
+
+class Overloaded(DetectorError):
+    """Every inference worker is busy and the queue is full; retry later."""
+
+    status = 503
+    title = "Server busy"
+    slug = "overloaded"
+
+    def __init__(self, detail: str, retry_after_s: int = 5):
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

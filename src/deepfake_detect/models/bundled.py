@@ -1,0 +1,31 @@
+"""Which model to serve: MODEL_PATH when set, else the default model shipped inside the package."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from ..config import Settings
+from ..errors import NoModel
+from .checkpoint import LoadedModel, load_checkpoint
+
+BUNDLED_NAME = "default.safetensors"
+
+
+def bundled_model_path() -> Path | None:
+    """Path of the bundled default checkpoint, or None when this install has none."""
+    path = Path(str(resources.files("deepfake_detect") / "weights" / BUNDLED_NAME))
+    return path if path.is_file() else None
+
+
+def resolve_model(settings: Settings) -> LoadedModel:
+    """Load MODEL_PATH, or the bundled model. Raises NoModel / CheckpointError with the reason."""
+    if settings.model_path is not None:
+        return load_checkpoint(settings.model_path)  # an explicit path never falls back
+    bundled = bundled_model_path()
+    if bundled is None:
+        raise NoModel(
+            "no model: MODEL_PATH is not set and this install has no bundled default model "
+            "(train one with `deepfake-detect train` and set MODEL_PATH)"
+        )
+    return load_checkpoint(bundled)

@@ -1,0 +1,75 @@
+"""CNN backbone per face crop + BiLSTM over a face track: the seed's ResNet50+BiLSTM and lighter kin.
+
+Module names (`cnn`, `lstm`, `head`) and layouts match the seed's `ResNet50BiLSTM`, so its
+checkpoints load unchanged: `cnn` is the torchvision ResNet's children minus `fc` in an
+`nn.Sequential` (keys `cnn.0.weight`, ...), `head` is Linear-ReLU-Dropout-Linear.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torchvision import models as tvm
+
+from .registry import register_model
+
+
+class CnnLstm(nn.Module):
+    def __init__(self, cnn: nn.Module, feature_dim: int, hidden: int = 256, pooling: str = "last"):
+        super().__init__()
+        if pooling not in ("last", "mean"):
+            raise ValueError(f"pooling must be 'last' or 'mean', not {pooling!r}")
+        self.pooling = pooling
+        self.feature_dim = feature_dim
+        self.cnn = cnn
+        self.lstm = nn.LSTM(feature_dim, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Sequential(
+            nn.Linear(hidden * 2, 128), nn.ReLU(inplace=True), nn.Dropout(0.5), nn.Linear(128, 1)
+        )
+
+    def features(self, crops: torch.Tensor) -> torch.Tensor:
+        """[N, 3, H, W] normalised crops -> [N, C] features."""
+        return self.cnn(crops).flatten(1)
+
+    def temporal(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[B, T, C] features -> (track logits [B], per-frame logits [B, T])."""
+        out, _ = self.lstm(feats)  # [B, T, 2*hidden]
+        frame_logits = self.head(out).squeeze(-1)  # [B, T]
+        if self.pooling == "last":
+            return frame_logits[:, -1], frame_logits
+        return self.head(out.mean(dim=1)).squeeze(-1), frame_logits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, T, 3, H, W] -> track logits [B, 1], like the seed's forward."""
+        b, t = x.shape[:2]
+        feats = self.features(x.flatten(0, 1)).view(b, t, -1)  # [B, T, C]
+        return self.temporal(feats)[0].unsqueeze(-1)
+
+
+def _resnet_trunk(resnet: nn.Module) -> nn.Sequential:
+    return nn.Sequential(*list(resnet.children())[:-1])  # drop fc; keeps avgpool -> [N, C, 1, 1]
+
+
+def _pooled(features: nn.Module) -> nn.Sequential:
+    return nn.Sequential(features, nn.AdaptiveAvgPool2d(1))
+
+
+@register_model("resnet50_lstm", input_size=224, pooling="last")
+def resnet50_lstm(pooling: str = "last") -> CnnLstm:
+    """The seed's architecture (25.6 M parameters in the CNN)."""
+    return CnnLstm(_resnet_trunk(tvm.resnet50(weights=None)), 2048, pooling=pooling)
+
+
+@register_model("resnet18_lstm", input_size=160, pooling="mean")
+def resnet18_lstm(pooling: str = "mean") -> CnnLstm:
+    return CnnLstm(_resnet_trunk(tvm.resnet18(weights=None)), 512, pooling=pooling)
+
+
+@register_model("mobilenetv3_lstm", input_size=160, pooling="mean")
+def mobilenetv3_lstm(pooling: str = "mean") -> CnnLstm:
+    return CnnLstm(_pooled(tvm.mobilenet_v3_large(weights=None).features), 960, pooling=pooling)
+
+
+@register_model("efficientnet_b0_lstm", input_size=160, pooling="mean")
+def efficientnet_b0_lstm(pooling: str = "mean") -> CnnLstm:
+    return CnnLstm(_pooled(tvm.efficientnet_b0(weights=None).features), 1280, pooling=pooling)

@@ -1,0 +1,1 @@
+"""Training: datasets, crop cache, Self-Blended Images, augmentation, train/evaluate/calibrate."""

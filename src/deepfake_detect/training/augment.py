@@ -1,0 +1,122 @@
+"""Robustness augmentations for face crops ([H, W, 3] uint8 RGB), mimicking what real uploads go through.
+
+Sampling is separate from applying: `RobustAugment.sample(rng)` draws an `AugmentParams`, and
+`apply_params` applies it deterministically, so one draw can be reused on every frame of a face track
+(`augment_sequence`): a per-frame draw would add flicker that a temporal model could learn as a cue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+FLIP_ORDER = (1, 0, 2, 4, 3)  # 5-point landmarks after a horizontal flip: swap eyes and mouth corners
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    """One draw of augmentation parameters; None / neutral values mean the step is skipped."""
+
+    flip: bool = False
+    brightness: float = 1.0  # multiplicative factors, 1.0 = unchanged
+    contrast: float = 1.0
+    saturation: float = 1.0
+    blur_sigma: float | None = None  # Gaussian blur sigma in pixels
+    downscale: float | None = None  # shrink to this fraction, then back to the original size
+    noise_sigma: float | None = None  # additive Gaussian noise std in uint8 units ...
+    noise_seed: int = 0  # ... drawn from this seed, so every frame gets the same noise
+    jpeg_quality: int | None = None  # re-encode as JPEG at this quality (applied last)
+
+
+@dataclass(frozen=True)
+class RobustAugment:
+    """Each augmentation is enabled independently with probability `p`; ranges are (low, high)."""
+
+    p: float = 0.5
+    jitter: float = 0.2  # brightness / contrast / saturation factors in [1 - jitter, 1 + jitter]
+    blur_sigma: tuple[float, float] = (0.5, 1.5)
+    downscale: tuple[float, float] = (0.4, 0.9)
+    noise_sigma: tuple[float, float] = (2.0, 8.0)
+    jpeg_quality: tuple[int, int] = (30, 95)
+
+    def sample(self, rng: np.random.Generator) -> AugmentParams:
+        """Draw one set of parameters (the only random step)."""
+        on = rng.random(6) < self.p  # [6] flip, jitter, blur, downscale, noise, jpeg
+        jit = rng.uniform(1 - self.jitter, 1 + self.jitter, size=3) if on[1] else np.ones(3)
+        return AugmentParams(
+            flip=bool(on[0]),
+            brightness=float(jit[0]),
+            contrast=float(jit[1]),
+            saturation=float(jit[2]),
+            blur_sigma=float(rng.uniform(*self.blur_sigma)) if on[2] else None,
+            downscale=float(rng.uniform(*self.downscale)) if on[3] else None,
+            noise_sigma=float(rng.uniform(*self.noise_sigma)) if on[4] else None,
+            noise_seed=int(rng.integers(2**31)),
+            jpeg_quality=int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1)) if on[5] else None,
+        )
+
+    def __call__(
+        self, image: np.ndarray, rng: np.random.Generator, landmarks: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Augment one crop; returns (image [H, W, 3] uint8, landmarks [5, 2] flipped if needed, or None)."""
+        params = self.sample(rng)
+        flipped = None if landmarks is None else apply_to_landmarks(landmarks, params, image.shape[1])
+        return apply_params(image, params), flipped
+
+
+def apply_params(image: np.ndarray, params: AugmentParams) -> np.ndarray:
+    """Apply `params` to one [H, W, 3] uint8 RGB crop, deterministically. Returns a new uint8 array."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be [H, W, 3] uint8, got {image.shape} {image.dtype}")
+    h, w = image.shape[:2]
+    out = image[:, ::-1] if params.flip else image
+    out = out.astype(np.float32)  # [H, W, 3]
+    if (params.brightness, params.contrast, params.saturation) != (1.0, 1.0, 1.0):
+        out = out * params.brightness
+        gray = out @ np.array([0.299, 0.587, 0.114], np.float32)  # [H, W] luma
+        out = (out - gray.mean()) * params.contrast + gray.mean()
+        gray = out @ np.array([0.299, 0.587, 0.114], np.float32)
+        out = np.clip((out - gray[..., None]) * params.saturation + gray[..., None], 0, 255)
+    if params.blur_sigma is not None:
+        out = cv2.GaussianBlur(out, (0, 0), params.blur_sigma)
+    if params.downscale is not None:
+        size = (max(1, round(w * params.downscale)), max(1, round(h * params.downscale)))
+        out = cv2.resize(
+            cv2.resize(out, size, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR
+        )
+    if params.noise_sigma is not None:
+        noise = np.random.default_rng(params.noise_seed).normal(0, params.noise_sigma, size=out.shape)
+        out = out + noise.astype(np.float32)
+    result = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    if params.jpeg_quality is not None:
+        ok, buf = cv2.imencode(".jpg", result[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, params.jpeg_quality])
+        if not ok:
+            raise RuntimeError("JPEG encoding failed")
+        result = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+    return np.ascontiguousarray(result)
+
+
+def flip_landmarks(landmarks: np.ndarray, width: int) -> np.ndarray:
+    """Mirror [5, 2] landmarks for a horizontally flipped crop of `width` pixels.
+
+    Pixel column x maps to width - 1 - x (pixel centres at integer coordinates, as in `image[:, ::-1]`),
+    and left/right eye and mouth-corner rows are swapped so index 0 stays the image-left eye.
+    """
+    lm = np.asarray(landmarks, dtype=np.float32).copy()  # [5, 2] x, y
+    lm[:, 0] = (width - 1) - lm[:, 0]
+    return lm[list(FLIP_ORDER)]
+
+
+def apply_to_landmarks(landmarks: np.ndarray, params: AugmentParams, width: int) -> np.ndarray:
+    """Landmarks after `params` (only the flip moves them). [5, 2] float32."""
+    return flip_landmarks(landmarks, width) if params.flip else np.asarray(landmarks, np.float32).copy()
+
+
+def augment_sequence(
+    frames: list[np.ndarray], rng: np.random.Generator, augment: RobustAugment | None = None
+) -> list[np.ndarray]:
+    """Augment every frame of a face track with ONE parameter draw (temporally consistent)."""
+    params = (augment or RobustAugment()).sample(rng)
+    return [apply_params(frame, params) for frame in frames]

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from deepfake_detect.faces import CropSpec, FaceDetector, build_tracks, crop_face, crop_track
+from deepfake_detect.faces.crop import crop_landmarks
+from deepfake_detect.media import sample_frames
+from deepfake_detect.types import Detection
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return FaceDetector(max_side=640, min_face_size=20)
+
+
+def test_two_faces_make_two_tracks(detector, video_two_faces):
+    video = sample_frames(video_two_faces, 8)
+    tracks = build_tracks(detector.detect(video.frames))
+    assert len(tracks) == 2
+    assert all(len(t) == 8 for t in tracks)
+    crops = crop_track(video.frames, tracks[0], CropSpec(size=96))
+    assert crops.shape == (8, 96, 96, 3) and crops.dtype == np.uint8
+
+
+def test_no_face_video_gives_no_track(detector, video_no_face):
+    video = sample_frames(video_no_face, 8)
+    assert build_tracks(detector.detect(video.frames)) == []
+
+
+def test_boxes_are_mapped_back_to_full_resolution(video_mp4):
+    video = sample_frames(video_mp4, 2)
+    big = [np.ascontiguousarray(np.repeat(np.repeat(f.image, 4, 0), 4, 1)) for f in video.frames]  # 1280x960
+    small = FaceDetector(max_side=320, min_face_size=20).detect_images(big)
+    full = FaceDetector(max_side=1280, min_face_size=20).detect_images(big)
+    for a, b in zip(small, full, strict=True):
+        assert len(a) == len(b) == 1
+        assert np.abs(a[0].box - b[0].box).max() < 0.06 * b[0].size
+
+
+def test_crop_pads_outside_the_frame_and_maps_landmarks():
+    image = np.full((100, 100, 3), 200, np.uint8)
+    landmarks = np.array([[10, 10], [30, 10], [20, 20], [12, 30], [28, 30]], np.float32)
+    d = Detection(np.array([0, 0, 40, 40], np.float32), landmarks, 0.99)
+    spec = CropSpec(size=64, scale=2.0)  # 80 px window centred on (20, 20): half outside
+    crop = crop_face(image, d, spec)
+    assert crop.shape == (64, 64, 3)
+    assert crop[0, 0].tolist() == [0, 0, 0] and crop[-1, -1].tolist() == [200, 200, 200]
+    lm = crop_landmarks(d, spec)
+    assert np.allclose(lm[2], [32, 32])  # the nose sits at the crop centre

@@ -1,0 +1,47 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from deepfake_detect.cli import expand_paths, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_scan_json_gives_one_object_per_file(tiny_checkpoint, video_mp4, video_no_face, text_as_mp4, capsys):
+    code = main(["scan", "--json", "--frames", "4", "--model", str(tiny_checkpoint),
+                 str(video_mp4), str(video_no_face), str(text_as_mp4)])  # fmt: skip
+    assert code == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [Path(r["path"]).name for r in rows] == ["one_face.mp4", "no_face.mp4", "text.mp4"]
+    assert 0 <= rows[0]["fake_probability"] <= 1 and rows[0]["faces"] == 1
+    assert rows[1]["fake_probability"] is None and "no face" in rows[1]["reason"]
+    assert rows[2]["fake_probability"] is None and "not a video" in rows[2]["reason"]
+
+
+def test_scan_table_and_folder_expansion(tiny_checkpoint, video_mp4, tmp_path, capsys):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "clip.mov").write_bytes(video_mp4.read_bytes())
+    (tmp_path / "notes.txt").write_text("ignored")
+    assert expand_paths([str(tmp_path)]) == [tmp_path / "sub" / "clip.mov"]
+    assert main(["scan", "--frames", "4", "--model", str(tiny_checkpoint), str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "clip.mov" in out and ("REAL" in out or "FAKE" in out)
+
+
+def test_scan_refuses_a_missing_model(video_mp4, tmp_path, capsys):
+    assert main(["scan", "--model", str(tmp_path / "nope.pth"), str(video_mp4)]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_broken_model_path_before_binding(tmp_path):
+    bad = tmp_path / "broken.pth"
+    bad.write_text("garbage")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "backend.py")],
+        env={"MODEL_PATH": str(bad), "PATH": "/usr/bin:/bin", "PORT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "broken.pth" in result.stderr

@@ -1,0 +1,76 @@
+import pytest
+
+from deepfake_detect.errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
+from deepfake_detect.media import MediaLimits, evenly_spaced, probe, sample_frames
+
+
+@pytest.mark.parametrize(
+    "fixture", ["video_mp4", "video_avi", "video_mkv", "video_mov", "video_webm", "video_mjpeg"]
+)
+def test_every_seed_container_samples_evenly(fixture, request):
+    video = sample_frames(request.getfixturevalue(fixture), n_frames=8)
+    assert [f.index for f in video.frames] == evenly_spaced(20, 8)
+    assert all(f.image.shape == (240, 320, 3) and f.image.dtype.name == "uint8" for f in video.frames)
+    stamps = [f.timestamp_s for f in video.frames]
+    assert stamps == sorted(stamps) and stamps[-1] > 0.5  # 20 frames at 25 fps span 0.76 s
+    assert video.info.frame_count == 20
+
+
+def test_extension_is_ignored(video_mp4, tmp_path):
+    renamed = tmp_path / "clip.txt"
+    renamed.write_bytes(video_mp4.read_bytes())
+    assert len(sample_frames(renamed, 4).frames) == 4
+
+
+def test_rotation_metadata_is_applied(video_rotated):
+    video = sample_frames(video_rotated, 4)
+    assert video.info.rotation == 90
+    assert (video.info.width, video.info.height) == (240, 320)
+    assert video.frames[0].image.shape == (320, 240, 3)
+
+
+def test_short_video_gives_all_its_frames(video_short):
+    video = sample_frames(video_short, 32)
+    assert [f.index for f in video.frames] == [0, 1, 2]
+
+
+def test_evenly_spaced():
+    assert evenly_spaced(5, 10) == [0, 1, 2, 3, 4]
+    assert evenly_spaced(300, 3) == [50, 150, 250]
+    assert len(evenly_spaced(301, 32)) == 32
+
+
+@pytest.mark.parametrize(
+    "fixture, error",
+    [
+        ("empty_file", CorruptMedia),
+        ("video_truncated", CorruptMedia),
+        ("text_as_mp4", UnsupportedMedia),
+        ("image_as_mp4", UnsupportedMedia),
+        ("audio_only", UnsupportedMedia),
+    ],
+)
+def test_bad_files_raise_typed_errors(fixture, error, request):
+    with pytest.raises(error) as info:
+        sample_frames(request.getfixturevalue(fixture), 8)
+    assert info.value.detail  # says what was wrong
+
+
+def test_damaged_tail_keeps_decoded_frames(video_truncated_partial):
+    video = sample_frames(video_truncated_partial, 60)
+    assert 0 < len(video.frames) < 60
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [MediaLimits(max_bytes=100), MediaLimits(max_duration_s=0.1), MediaLimits(max_pixels=320 * 239)],
+)
+def test_limits_refuse(video_mp4, limits):
+    with pytest.raises(MediaTooLarge):
+        sample_frames(video_mp4, 4, limits)
+
+
+def test_probe_reads_without_sampling(video_webm):
+    info = probe(video_webm)
+    assert (info.width, info.height, info.frame_count) == (320, 240, 20)
+    assert info.codec == "vp9" and "webm" in info.container or "matroska" in info.container

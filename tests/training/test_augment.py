@@ -1,0 +1,125 @@
+"""Robustness augmentations: shapes, determinism, temporal consistency, landmark flipping."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from deepfake_detect.training.augment import (
+    AugmentParams,
+    RobustAugment,
+    apply_params,
+    augment_sequence,
+    flip_landmarks,
+)
+
+SIZE = 224
+# MTCNN landmarks of the crop below (see test_sbi.py): left eye, right eye, nose, left/right mouth.
+LANDMARKS = np.array(
+    [[76.81, 90.52], [126.17, 92.67], [100.44, 122.61], [72.62, 134.26], [123.62, 135.94]], np.float32
+)
+
+
+@pytest.fixture(scope="module")
+def face() -> np.ndarray:
+    crop = data.astronaut()[20:220, 140:330]
+    return cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0])
+def test_keeps_dtype_and_shape(face: np.ndarray, p: float) -> None:
+    augment = RobustAugment(p=p)
+    rectangular = face[:, :200]
+    for seed in range(8):
+        for image in (face, rectangular):
+            out, landmarks = augment(image, np.random.default_rng(seed))
+            assert out.dtype == np.uint8 and out.shape == image.shape and out.flags.c_contiguous
+            assert landmarks is None
+
+
+def test_p_zero_is_identity(face: np.ndarray) -> None:
+    out, landmarks = RobustAugment(p=0.0)(face, np.random.default_rng(0), LANDMARKS)
+    np.testing.assert_array_equal(out, face)
+    np.testing.assert_array_equal(landmarks, LANDMARKS)
+
+
+def test_sampled_params_in_range() -> None:
+    augment = RobustAugment(p=1.0)
+    for seed in range(20):
+        params = augment.sample(np.random.default_rng(seed))
+        assert params.flip
+        assert params.jpeg_quality is not None and 30 <= params.jpeg_quality <= 95
+        assert params.downscale is not None and 0.4 <= params.downscale <= 0.9
+        assert params.blur_sigma is not None and params.noise_sigma is not None
+        assert all(0.8 <= v <= 1.2 for v in (params.brightness, params.contrast, params.saturation))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        AugmentParams(jpeg_quality=30),
+        AugmentParams(downscale=0.4),
+        AugmentParams(blur_sigma=1.5),
+        AugmentParams(brightness=1.1, contrast=0.8, saturation=1.2),
+        AugmentParams(noise_sigma=5.0),
+        AugmentParams(flip=True),
+    ],
+)
+def test_each_step_changes_image_moderately(face: np.ndarray, params: AugmentParams) -> None:
+    out = apply_params(face, params)
+    assert out.dtype == np.uint8 and out.shape == face.shape
+    assert (out != face).any()
+    if not params.flip:
+        assert np.abs(out.astype(np.float32) - face).mean() < 25  # still the same picture
+
+
+def test_apply_is_deterministic_and_pure(face: np.ndarray) -> None:
+    before = face.copy()
+    params = RobustAugment(p=1.0).sample(np.random.default_rng(3))
+    np.testing.assert_array_equal(apply_params(face, params), apply_params(face, params))
+    np.testing.assert_array_equal(face, before)
+    out_a, _ = RobustAugment()(face, np.random.default_rng(5))
+    out_b, _ = RobustAugment()(face, np.random.default_rng(5))
+    np.testing.assert_array_equal(out_a, out_b)
+
+
+def test_sequence_uses_one_draw_for_all_frames(face: np.ndarray) -> None:
+    augment = RobustAugment(p=1.0)
+    other = np.ascontiguousarray(face[::-1])
+    out = augment_sequence([face, face.copy(), other], np.random.default_rng(11), augment)
+    assert len(out) == 3
+    np.testing.assert_array_equal(out[0], out[1])  # identical frames stay identical (noise included)
+    assert (out[0] != face).any()
+    params = augment.sample(np.random.default_rng(11))  # the same draw, applied frame by frame
+    np.testing.assert_array_equal(out[2], apply_params(other, params))
+    default = augment_sequence([face, face], np.random.default_rng(12))
+    np.testing.assert_array_equal(default[0], default[1])
+
+
+def test_flip_landmarks_follow_pixels(face: np.ndarray) -> None:
+    flipped_image = apply_params(face, AugmentParams(flip=True))
+    flipped = flip_landmarks(LANDMARKS, SIZE)
+    np.testing.assert_allclose(flipped[:, 0], SIZE - 1 - LANDMARKS[[1, 0, 2, 4, 3], 0])
+    np.testing.assert_allclose(flipped[:, 1], LANDMARKS[[1, 0, 2, 4, 3], 1])
+    assert flipped[0, 0] < flipped[1, 0] and flipped[3, 0] < flipped[4, 0]  # index 0 is still image-left
+    pixels = np.round(LANDMARKS).astype(np.float32)  # at integer positions the flip is exact
+    for (x, y), (fx, fy) in zip(pixels[[1, 0, 2, 4, 3]], flip_landmarks(pixels, SIZE), strict=True):
+        np.testing.assert_array_equal(face[int(y), int(x)], flipped_image[int(fy), int(fx)])
+    np.testing.assert_allclose(flip_landmarks(flipped, SIZE), LANDMARKS, atol=1e-4)
+
+
+def test_call_flips_landmarks_with_image(face: np.ndarray) -> None:
+    augment = dataclasses.replace(RobustAugment(), p=1.0)
+    out, landmarks = augment(face, np.random.default_rng(0), LANDMARKS)
+    assert landmarks is not None and landmarks.shape == (5, 2) and landmarks.dtype == np.float32
+    np.testing.assert_allclose(landmarks, flip_landmarks(LANDMARKS, SIZE))
+    assert out.shape == face.shape
+
+
+def test_rejects_non_uint8(face: np.ndarray) -> None:
+    with pytest.raises(ValueError):
+        apply_params(face.astype(np.float32), AugmentParams())

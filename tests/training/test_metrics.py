@@ -1,0 +1,128 @@
+"""Tests for deepfake_detect.training.metrics on small hand-computed cases."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from deepfake_detect.training.metrics import (
+    apply_temperature,
+    binary_metrics,
+    choose_threshold,
+    equal_error_rate,
+    fit_temperature,
+    per_group_metrics,
+)
+
+LABELS = np.array([0, 0, 1, 1])
+PROBS = np.array([0.1, 0.4, 0.35, 0.8])
+
+
+def test_binary_metrics_hand_computed() -> None:
+    m = binary_metrics(LABELS, PROBS, threshold=0.5)
+    assert m["auc"] == pytest.approx(0.75)
+    # tn=2 (0.1, 0.4), fp=0, fn=1 (0.35), tp=1 (0.8)
+    assert m["confusion_matrix"] == [[2, 0], [1, 1]]
+    assert m["precision"] == pytest.approx(1.0)
+    assert m["recall"] == pytest.approx(0.5)
+    assert m["accuracy"] == pytest.approx(0.75)
+    assert m["f1"] == pytest.approx(2 / 3)
+    expected_ll = -np.mean(np.log([0.9, 0.6, 0.35, 0.8]))
+    assert m["log_loss"] == pytest.approx(expected_ll)
+    # AP: ranking 0.8(+), 0.4(-), 0.35(+), 0.1(-) -> precision at hits 1 and 2/3 -> (1 + 2/3) / 2
+    assert m["ap"] == pytest.approx(5 / 6)
+    assert (m["n"], m["n_fake"], m["n_real"], m["threshold"]) == (4, 2, 2, 0.5)
+    # ROC points (0, 0), (0, .5), (.5, .5), (.5, 1), (1, 1): FPR = FNR = 0.5 at (.5, .5)
+    assert m["eer"] == pytest.approx(0.5)
+
+
+def test_threshold_is_inclusive() -> None:
+    m = binary_metrics(LABELS, PROBS, threshold=0.8)
+    assert m["confusion_matrix"] == [[2, 0], [1, 1]]
+
+
+def test_metrics_json_serialisable() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 50)
+    p = rng.random(50).astype(np.float32)
+    m = binary_metrics(y, p, threshold=np.float32(0.5))
+    g = per_group_metrics(y, p, ["a" if i % 2 else "b" for i in range(50)], 0.5)
+    json.dumps(m, allow_nan=False)
+    json.dumps(g, allow_nan=False)
+    for v in m.values():
+        assert v is None or type(v) in (float, int, list)
+
+
+def test_eer_perfectly_separable_is_zero() -> None:
+    y = np.array([0, 0, 0, 1, 1])
+    p = np.array([0.05, 0.2, 0.3, 0.7, 0.95])
+    eer, thr = equal_error_rate(y, p)
+    assert eer == pytest.approx(0.0)
+    assert thr is not None and 0.3 < thr <= 0.7
+    m = binary_metrics(y, p, threshold=thr)
+    assert m["accuracy"] == 1.0 and m["eer"] == pytest.approx(0.0)
+
+
+def test_eer_interpolated_on_random_scores() -> None:
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 2000)
+    p = np.concatenate([rng.normal(0.4, 0.1, 2000), rng.normal(0.6, 0.1, 2000)])
+    eer, thr = equal_error_rate(y, p)
+    # Two unit-variance-ish Gaussians 2 sigma apart: EER = Phi(-1) ~ 0.159, threshold at the midpoint
+    assert eer == pytest.approx(0.159, abs=0.02)
+    assert thr == pytest.approx(0.5, abs=0.02)
+    m = binary_metrics(y, p, threshold=thr)
+    assert 1 - m["recall"] == pytest.approx(eer, abs=0.01)
+
+
+def test_single_class() -> None:
+    m = binary_metrics(np.array([1, 1, 1]), np.array([0.2, 0.7, 0.9]), threshold=0.5)
+    assert m["auc"] is None and m["eer"] is None and m["eer_threshold"] is None
+    assert m["confusion_matrix"] == [[0, 0], [1, 2]]
+    assert np.isfinite(m["log_loss"])
+    m0 = binary_metrics(np.array([0, 0]), np.array([0.2, 0.7]), threshold=0.5)
+    assert m0["auc"] is None and m0["ap"] is None and m0["precision"] == 0.0
+    json.dumps(m0)
+    with pytest.raises(ValueError):
+        choose_threshold(np.array([0, 0]), np.array([0.2, 0.7]), "eer")
+
+
+def test_choose_threshold() -> None:
+    y = np.array([0, 0, 1, 1])
+    p = np.array([0.1, 0.2, 0.8, 0.9])
+    assert choose_threshold(y, p, "f1") == pytest.approx(0.8)
+    assert choose_threshold(y, p, "eer") == pytest.approx(0.8)
+    # best F1 on the hand case: threshold 0.35 -> tp=2, fp=1 -> f1 0.8 (vs 2/3 at 0.8)
+    assert choose_threshold(LABELS, PROBS, "f1") == pytest.approx(0.35)
+    with pytest.raises(ValueError):
+        choose_threshold(y, p, "bogus")  # type: ignore[arg-type]
+
+
+def test_fit_temperature_recovers_two() -> None:
+    rng = np.random.default_rng(42)
+    true_logit = rng.normal(0.0, 2.0, 40_000)
+    labels = (rng.random(true_logit.size) < 1 / (1 + np.exp(-true_logit))).astype(int)
+    t = fit_temperature(labels, true_logit * 2)
+    assert t == pytest.approx(2.0, abs=0.2)
+    assert fit_temperature(labels, true_logit) == pytest.approx(1.0, abs=0.1)
+    probs = apply_temperature(true_logit * 2, t)
+    assert probs.dtype == np.float64 and ((probs >= 0) & (probs <= 1)).all()
+    assert apply_temperature(np.array([0.0, 1000.0, -1000.0]), 1.0) == pytest.approx([0.5, 1.0, 0.0])
+    with pytest.raises(ValueError):
+        apply_temperature(np.zeros(2), 0.0)
+
+
+def test_per_group_metrics() -> None:
+    y = np.array([0, 1, 1, 0, 1])
+    p = np.array([0.2, 0.9, 0.4, 0.6, 0.7])
+    out = per_group_metrics(y, p, ["ff", "ff", "dfdc", "dfdc", "celeb"], threshold=0.5)
+    assert list(out) == ["celeb", "dfdc", "ff"]
+    assert out["ff"]["auc"] == 1.0 and out["ff"]["accuracy"] == 1.0 and out["ff"]["n"] == 2
+    assert out["dfdc"]["auc"] == 0.0 and out["dfdc"]["accuracy"] == 0.0
+    assert out["dfdc"]["mean_prob"] == pytest.approx(0.5)
+    assert out["celeb"]["auc"] is None and out["celeb"]["n_real"] == 0 and out["celeb"]["fpr"] is None
+    assert out["celeb"]["tpr"] == 1.0
+    with pytest.raises(ValueError):
+        per_group_metrics(y, p, ["a"], 0.5)
