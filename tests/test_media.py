@@ -74,3 +74,26 @@ def test_probe_reads_without_sampling(video_webm):
     info = probe(video_webm)
     assert (info.width, info.height, info.frame_count) == (320, 240, 20)
     assert info.codec == "vp9" and "webm" in info.container or "matroska" in info.container
+
+
+def test_variable_frame_rate_reports_real_timestamps(tmp_path):
+    """Frames bunch up then spread out; timestamps must follow the stream, not index / fps."""
+    from fractions import Fraction
+
+    import av
+
+    from deepfake_detect.synthetic import render_frames
+
+    path = tmp_path / "vfr.mkv"
+    pts_ms = [0, 40, 80, 120, 1000, 2000, 3000, 3040]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for img, pts in zip(render_frames(160, 120, len(pts_ms)), pts_ms, strict=True):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    video = sample_frames(path, 8)
+    assert [f.timestamp_s for f in video.frames] == pytest.approx([p / 1000 for p in pts_ms], abs=0.002)
