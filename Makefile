@@ -21,7 +21,7 @@ serve: $(STAMP)
 	$(BIN)/deepfake-detect serve
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks backend.py
+	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
