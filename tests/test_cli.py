@@ -19,6 +19,13 @@ def test_scan_json_gives_one_object_per_file(tiny_checkpoint, video_mp4, video_n
     assert rows[2]["fake_probability"] is None and "not a video" in rows[2]["reason"]
 
 
+def test_scan_plots_a_timeline_per_video(tiny_checkpoint, video_two_faces, tmp_path, capsys):
+    args = ["scan", "--json", "--frames", "4", "--model", str(tiny_checkpoint), "--plots", str(tmp_path)]
+    assert main([*args, str(video_two_faces)]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert Path(row["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_scan_table_and_folder_expansion(tiny_checkpoint, video_mp4, tmp_path, capsys):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "clip.mov").write_bytes(video_mp4.read_bytes())

@@ -109,6 +109,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
             }
             if args.json and args.full:
                 row["report"] = report.model_dump(mode="json")
+            if args.plots:
+                from .timeline import plot_timeline
+
+                row["plot"] = str(plot_timeline(report, Path(args.plots) / f"{path.stem}.png"))
         except DetectorError as e:
             row = {"path": str(path), "prediction": None, "fake_probability": None, "reason": e.detail}
         rows.append(row)
@@ -160,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--frames", type=int, help="frames sampled per video")
     scan.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
     scan.add_argument("--full", action="store_true", help="with --json: include the full report")
+    scan.add_argument("--plots", metavar="DIR", help="write a P(fake)-over-time PNG per video into DIR")
     scan.set_defaults(func=cmd_scan)
 
     for register in _extra_commands():
