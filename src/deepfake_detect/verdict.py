@@ -48,3 +48,16 @@ def decide(probability: float, threshold: float) -> tuple[str, float]:
     if probability >= threshold:
         return "FAKE", probability
     return "REAL", 1.0 - probability
+
+
+def video_logit(tracks: list[tuple[float, np.ndarray]], rule: str = "lstm") -> float | None:
+    """The video's logit from its scored face tracks ((BiLSTM logit, per-frame logits [T]) each):
+    the highest `track_logit` (one fake face makes a fake video); None when there is no face track.
+    Its probability is `sigmoid(video_logit, temperature)`, as `pipeline.Detector` reports it.
+
+    >>> video_logit([(0.5, np.zeros(3)), (-2.0, np.zeros(3))])
+    0.5
+    """
+    if not tracks:
+        return None
+    return max(track_logit(lstm, frames, rule) for lstm, frames in tracks)

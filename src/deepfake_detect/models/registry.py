@@ -75,6 +75,7 @@ def default_config(name: str) -> ModelConfig:
 
 def create_model(name: str, config: ModelConfig | None = None, **overrides) -> tuple[nn.Module, ModelConfig]:
     """Build an untrained model and its config (the registered defaults, updated by `overrides`)."""
+    _ensure_loaded()  # load_checkpoint in a fresh process comes here without default_config
     config = config or default_config(name)
     if overrides:
         config = dataclasses.replace(config, **overrides)

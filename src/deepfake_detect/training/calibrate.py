@@ -1,0 +1,206 @@
+"""Calibration on the validation set: aggregation rule, temperature, decision threshold.
+
+The rule, stated once (and stored in the checkpoint's `extra`):
+
+1. Aggregation: each of `verdict.AGGREGATIONS` gives a video logit (`verdict.video_logit`: max over face
+   tracks); keep the one with the highest video ROC AUC (ties: lower log loss after temperature scaling).
+2. Platt scaling: the bias b and temperature T minimising the log loss of `sigmoid((video_logit + b) / T)`
+   (against Platt's smoothed targets, so a perfectly separated val set still gives a finite T),
+   so the served `fake_probability` is a calibrated probability. T goes to `ModelConfig.temperature`;
+   b is added to the bias of the model's last layer (`head[-1]`), which shifts every frame and track
+   logit by b, so the server needs nothing new. (Temperature alone cannot undo an offset, and a model
+   trained on a shifted class mix or on SBI is offset: that is how the seed ended up calling all FAKE.)
+3. Threshold: the equal-error-rate point of the calibrated video probabilities by default (``"eer"``: as
+   many REAL flagged as FAKE missed, and independent of the val set's REAL/FAKE mix, unlike F1), or the
+   F1-maximising cut (``"f1"``).
+
+Videos without a face track take no part. With one class only nothing can be fitted: the defaults stay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from scipy.optimize import minimize, minimize_scalar
+from sklearn.metrics import roc_auc_score
+
+from ..models.registry import ModelConfig
+from ..verdict import AGGREGATIONS, video_logit
+from .metrics import apply_temperature, choose_threshold
+
+Tracks = list[tuple[float, np.ndarray]]  # one video's face tracks: (BiLSTM logit, frame logits [T])
+
+
+@dataclass
+class Calibration:
+    aggregation: str
+    temperature: float = 1.0
+    bias: float = 0.0  # added to every logit (folded into the model's last layer)
+    threshold: float = 0.5
+    threshold_rule: str = "eer"
+    calibrated: bool = False
+    n_videos: int = 0
+    by_aggregation: dict[str, dict] = field(default_factory=dict)  # rule -> {auc, log_loss, temperature}
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _log_loss(labels: np.ndarray, probs: np.ndarray) -> float:
+    p = np.clip(probs, 1e-6, 1 - 1e-6)
+    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+
+
+def video_logits(videos: list[Tracks], rule: str) -> np.ndarray:
+    """[N] video logits by `rule`; NaN for a video without a face track."""
+    out = [video_logit(tracks, rule) for tracks in videos]
+    return np.array([np.nan if v is None else v for v in out], dtype=np.float64)
+
+
+def shift(videos: list[Tracks], bias: float) -> list[Tracks]:
+    """The videos' scores as a model whose last-layer bias is raised by `bias` would give them."""
+    return [[(lstm + bias, frames + bias) for lstm, frames in tracks] for tracks in videos]
+
+
+def platt_targets(labels: np.ndarray) -> np.ndarray:
+    """Platt's (1999) targets: (N+ + 1) / (N+ + 2) for FAKE, 1 / (N- + 2) for REAL. With hard 0/1 targets
+    a perfectly separated val set drives T to 0 (P(fake) of exactly 0 or 1); these keep it finite and
+    cost nothing on large sets."""
+    y = np.asarray(labels, np.float64)
+    n_pos, n_neg = y.sum(), y.size - y.sum()
+    return np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+
+
+def _nll(z: np.ndarray, targets: np.ndarray, log_t: float, bias: float) -> float:
+    s = (z + bias) * np.exp(-log_t)
+    return float(np.mean(np.logaddexp(0.0, s) - targets * s))
+
+
+def fit_platt(labels: np.ndarray, logits: np.ndarray, fit_bias: bool = True) -> tuple[float, float]:
+    """(temperature, bias) minimising the NLL of sigmoid((logits + bias) / temperature) against
+    `platt_targets(labels)`; `fit_bias=False` fits the temperature alone (bias 0). T lies in [0.01, 100]."""
+    y, z = platt_targets(labels), np.asarray(logits, np.float64)
+    bound = float(np.abs(z).max()) + 1.0
+    log_t = (np.log(0.01), np.log(100.0))
+    if not fit_bias:
+        res = minimize_scalar(lambda lt: _nll(z, y, lt, 0.0), bounds=log_t, method="bounded")
+        return float(np.exp(res.x)), 0.0
+    t0, _ = fit_platt(labels, logits, fit_bias=False)
+    res = minimize(
+        lambda p: _nll(z, y, p[0], p[1]),
+        [np.log(t0), 0.0],
+        method="L-BFGS-B",
+        bounds=[log_t, (-bound, bound)],
+    )
+    return float(np.exp(res.x[0])), float(res.x[1])
+
+
+def _widest_margin(probs: np.ndarray, threshold: float) -> float:
+    """Move the threshold to the middle (in logit space) of the gap between the val scores on either
+    side of it: every val video keeps its side, so the rule's operating point is unchanged, but the
+    threshold no longer sits on the least fake-looking fake (where the EER cut of a separable set lands)."""
+    below, above = probs[probs < threshold], probs[probs >= threshold]
+    if not below.size or not above.size:
+        return threshold
+    lo, hi = np.clip([below.max(), above.min()], 1e-6, 1 - 1e-6)
+    mid = (np.log(lo / (1 - lo)) + np.log(hi / (1 - hi))) / 2
+    return float(1 / (1 + np.exp(-mid)))
+
+
+def compare_aggregations(labels: np.ndarray, videos: list[Tracks], rules=AGGREGATIONS) -> dict[str, dict]:
+    """Per rule: video AUC, fitted temperature and calibrated log loss (videos with a face only)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    table = {}
+    for rule in rules:
+        z = video_logits(videos, rule)
+        ok = ~np.isnan(z)
+        y, z = labels[ok], z[ok]
+        if y.size == 0 or y.min() == y.max():
+            table[rule] = {"auc": None, "log_loss": None, "temperature": 1.0}
+            continue
+        t, b = fit_platt(y, z)
+        table[rule] = {
+            "auc": float(roc_auc_score(y, z)),
+            "log_loss": _log_loss(y, apply_temperature(z + b, t)),
+            "temperature": t,
+            "bias": b,
+        }
+    return table
+
+
+def calibrate(
+    labels: np.ndarray,
+    videos: list[Tracks],
+    threshold_rule: str = "eer",
+    aggregation: str | None = None,
+    default_aggregation: str = "lstm",
+) -> Calibration:
+    """Pick aggregation (unless given), temperature and threshold on validation videos."""
+    labels = np.asarray(labels, dtype=np.int64)
+    table = compare_aggregations(labels, videos)
+    usable = {r: v for r, v in table.items() if v["auc"] is not None}
+    if not usable:
+        return Calibration(
+            aggregation or default_aggregation, threshold_rule=threshold_rule, by_aggregation=table
+        )
+    if aggregation is None:
+        # Highest AUC (rounded: differences below 1e-4 are noise), then lowest calibrated log loss.
+        aggregation = max(usable, key=lambda r: (round(usable[r]["auc"], 4), -usable[r]["log_loss"]))
+    z = video_logits(videos, aggregation)
+    ok = ~np.isnan(z)
+    _, bias = fit_platt(labels[ok], z[ok])
+    # Shifting moves "confident_frames"' frame selection too: refit T on the shifted scores, exactly
+    # as the shifted model will produce them (a no-op for "lstm" and "mean_frame").
+    z = video_logits(shift(videos, bias), aggregation)[ok]
+    temperature, _ = fit_platt(labels[ok], z, fit_bias=False)
+    probs = apply_temperature(z, temperature)
+    threshold = _widest_margin(probs, choose_threshold(labels[ok], probs, threshold_rule))
+    return Calibration(
+        aggregation=aggregation,
+        temperature=float(temperature),
+        bias=float(bias),
+        threshold=float(np.clip(threshold, 1e-4, 1 - 1e-4)),
+        threshold_rule=threshold_rule,
+        calibrated=True,
+        n_videos=int(ok.sum()),
+        by_aggregation=table,
+    )
+
+
+def apply_calibration(config: ModelConfig, calib: Calibration) -> ModelConfig:
+    """The config with the calibration's aggregation, temperature and threshold (and the rule in `extra`)."""
+    extra = dict(config.extra)
+    extra["calibration"] = {
+        "threshold_rule": calib.threshold_rule,
+        "calibrated": calib.calibrated,
+        "n_videos": calib.n_videos,
+        "logit_bias": calib.bias,
+        "aggregation_auc": {r: v["auc"] for r, v in calib.by_aggregation.items()},
+    }
+    return dataclasses.replace(
+        config,
+        aggregation=calib.aggregation,
+        temperature=calib.temperature,
+        threshold=calib.threshold,
+        extra=extra,
+    )
+
+
+@contextmanager
+def logit_bias(model: torch.nn.Module, bias: float) -> Iterator[torch.nn.Module]:
+    """Temporarily add `bias` to the model's output logits (its last Linear layer's bias), e.g. to save
+    a calibrated checkpoint mid-training. The original weights come back exactly afterwards."""
+    layer = model.head[-1]
+    original = layer.bias.detach().clone()
+    with torch.no_grad():
+        layer.bias += bias
+    try:
+        yield model
+    finally:
+        with torch.no_grad():
+            layer.bias.copy_(original)

@@ -1,0 +1,164 @@
+"""`deepfake-detect prepare | train | evaluate` (registered into the main CLI by `register`).
+
+deepfake-detect prepare DATA... --cache runs/cache              # faces -> crop cache, resumable
+deepfake-detect train DATA... --arch resnet18_lstm --epochs 10 --out runs/r18 [--max-minutes 30]
+deepfake-detect train --resume runs/r18 --epochs 20             # continue a run
+deepfake-detect evaluate DATA... --model runs/r18/best.safetensors --out runs/r18/eval [--split val]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+_HEADLINE = ("video_auc", "frame_auc", "log_loss", "accuracy", "precision", "recall", "f1", "eer", "ap")
+
+
+def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument(
+        "data",
+        nargs="+" if required else "*",
+        metavar="DATA",
+        help="data folders: DFDC parts (metadata.json), real/ + fake/ folders, or photos",
+    )
+    p.add_argument("--layout", default="auto", choices=("auto", "dfdc", "realfake", "photos"))
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from ..config import Settings
+    from .cache import CacheSpec, prepare, summarize
+    from .datasets import discover_all
+
+    sources = discover_all(args.data, args.layout)
+    spec = CacheSpec.from_settings(Settings(), frames=args.frames, size=args.size, scale=args.scale)
+    records = prepare(sources, args.cache, spec, workers=args.workers, progress=args.progress)
+    print(json.dumps(summarize(records)))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .recipe import TrainConfig
+    from .train import train
+
+    if not args.data and not args.resume:
+        print("error: give DATA folders, or --resume a run", file=sys.stderr)
+        return 2
+    if not args.out and not args.resume:
+        print("error: --out DIR is required", file=sys.stderr)
+        return 2
+    sbi = {None: "auto", True: "on", False: "off"}[args.sbi]
+    names = {f for f in TrainConfig.__dataclass_fields__}
+    values = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    cfg = TrainConfig(**(values | {"sbi": sbi, "out": args.out or ""}))
+    summary = train(cfg)
+    print(
+        json.dumps(
+            {k: summary[k] for k in ("best_epoch", "stopped", "threshold", "temperature", "aggregation")}
+            | {"val": {k: summary["val"].get(k) for k in ("val_auc", "val_loss", "eer")}}
+        )
+    )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+
+    metrics = evaluate(
+        args.data,
+        args.model,
+        args.out,
+        cache_dir=args.cache,
+        layout=args.layout,
+        split=args.split,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        workers=args.workers,
+        progress=args.progress,
+    )
+    print(
+        json.dumps(
+            {k: metrics[k] for k in _HEADLINE}
+            | {"n_videos": metrics["n_videos"], "n_no_verdict": metrics["n_no_verdict"]}
+        )
+    )
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("prepare", help="detect, track and crop faces into a training cache")
+    _data_args(p)
+    p.add_argument("--cache", required=True, help="cache folder (created; resumable)")
+    p.add_argument("--frames", type=int, help="frames sampled per video (default $FRAMES_PER_VIDEO, 32)")
+    p.add_argument("--size", type=int, default=224, help="crop side stored (default 224)")
+    p.add_argument("--scale", type=float, default=1.3, help="crop side / face box side (default 1.3)")
+    p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    p.set_defaults(func=cmd_prepare)
+
+    t = subparsers.add_parser("train", help="train a model on data folders (prepares the cache first)")
+    _data_args(t, required=False)
+    t.add_argument("--out", help="run folder: checkpoints, metrics.jsonl, plots, summary.json")
+    t.add_argument("--arch", help="registered architecture (default resnet18_lstm)")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--frames", type=int, help="crops per training window (default: the arch's)")
+    t.add_argument("--input-size", type=int, help="crop side fed to the model (default: the arch's)")
+    t.add_argument("--lr", type=float)
+    t.add_argument("--weight-decay", type=float)
+    t.add_argument(
+        "--val",
+        action="append",
+        metavar="DIR",
+        help="validation data folder, repeatable (default: a grouped split)",
+    )
+    t.add_argument("--val-fraction", type=float, help="share of groups held out (default 0.2)")
+    t.add_argument("--cache", help="crop cache folder (default OUT/cache)")
+    t.add_argument("--cache-frames", type=int, help="frames sampled per video into the cache (default 32)")
+    t.add_argument("--workers", dest="prepare_workers", type=int, help="prepare processes (default 2)")
+    t.add_argument(
+        "--sbi",
+        action=argparse.BooleanOptionalAction,
+        help="Self-Blended Images from real tracks (default: on only when there are no fakes)",
+    )
+    t.add_argument("--sbi-only", action="store_true", help="train real vs SBI, ignoring real fakes")
+    t.add_argument("--p-sbi", type=float, help="share of real tracks blended (default 0.5)")
+    t.add_argument("--pos-weight", help="auto | none | a number (default auto)")
+    t.add_argument("--oversample", action=argparse.BooleanOptionalAction, help="class-balanced sampling")
+    t.add_argument("--augment", action=argparse.BooleanOptionalAction, help="robustness augmentation")
+    t.add_argument("--frame-loss-weight", type=float, help="weight of the per-frame loss (default 0.5)")
+    t.add_argument(
+        "--aggregation",
+        choices=("lstm", "mean_frame", "confident_frames"),
+        help="fix the video score rule (default: best on val)",
+    )
+    t.add_argument(
+        "--threshold-rule", choices=("eer", "f1"), help="how val picks the threshold (default eer)"
+    )
+    t.add_argument("--seed", type=int)
+    t.add_argument("--patience", type=int, help="early-stop patience in epochs (0: off; default 5)")
+    t.add_argument("--max-minutes", type=float, help="stop gracefully after this much wall time")
+    t.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    t.add_argument("--loader-workers", type=int, help="DataLoader processes (default 0)")
+    t.add_argument("--bf16", choices=("auto", "on", "off"), help="bf16 autocast (auto: when measured faster)")
+    t.add_argument("--device", help="auto | cpu | cuda (default auto)")
+    t.add_argument("--resume", help="a run folder or its last.pt")
+    t.set_defaults(func=cmd_train, sbi=None)
+
+    e = subparsers.add_parser("evaluate", help="metrics and plots of a checkpoint on labelled data")
+    _data_args(e)
+    e.add_argument("--model", required=True, help="checkpoint (.safetensors or seed .pth)")
+    e.add_argument("--out", required=True, help="report folder: metrics.json, predictions.jsonl, PNGs")
+    e.add_argument(
+        "--cache", help="crop cache (default: the model's training cache if present, else OUT/cache)"
+    )
+    e.add_argument(
+        "--split",
+        default="all",
+        choices=("all", "val", "train"),
+        help="evaluate one side of the training split (default all)",
+    )
+    e.add_argument("--val-fraction", type=float, help="for --split (default: the training run's)")
+    e.add_argument("--seed", type=int, help="for --split (default: the training run's)")
+    e.add_argument("--workers", type=int, default=2, help="prepare processes (default 2)")
+    e.set_defaults(func=cmd_evaluate)

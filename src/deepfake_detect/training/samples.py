@@ -1,0 +1,166 @@
+"""Training samples from the crop cache: one face track -> a window of T crops [T, S, S, 3], with its label.
+
+Order of operations per sample, all with one parameter draw per track so the sequence stays coherent:
+window of T consecutive crops -> (real tracks, probability p_sbi) Self-Blended Image on every crop with
+the same seed, at the cache's resolution, as a real blend happens at the frame's -> resize to the model's
+input size with INTER_AREA -> `augment_sequence`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset, WeightedRandomSampler
+
+from .augment import RobustAugment, augment_sequence
+from .cache import load_track
+from .datasets import Source
+from .sbi import self_blend
+
+
+@dataclass(frozen=True)
+class TrackItem:
+    key: str  # the source's key (path); several tracks can share one
+    label: int  # the source's label: 1 = FAKE
+    origin: str
+    track_id: int
+    file: str  # PNG strip, relative to the cache folder
+    landmarks: np.ndarray  # [T, 5, 2] float32, crop pixels at the cache size
+
+    def __len__(self) -> int:
+        return len(self.landmarks)
+
+
+def build_items(records: dict[str, dict], sources: list[Source]) -> list[TrackItem]:
+    """Every cached face track of `sources`, labelled by its source (the data's label, not the cache's)."""
+    items = []
+    for s in sources:
+        for t in records[s.key]["tracks"]:
+            lm = np.asarray(t["landmarks"], np.float32).reshape(-1, 5, 2)
+            items.append(TrackItem(s.key, s.label, s.origin, t["track_id"], t["file"], lm))
+    return items
+
+
+def resize_crops(crops: list[np.ndarray] | np.ndarray, size: int) -> np.ndarray:
+    """[T, S, S, 3] -> [T, size, size, 3] uint8; INTER_AREA when shrinking (the crop cache is 224)."""
+    out = []
+    for c in crops:
+        if c.shape[0] != size:
+            interp = cv2.INTER_AREA if c.shape[0] > size else cv2.INTER_LINEAR
+            c = cv2.resize(c, (size, size), interpolation=interp)
+        out.append(c)
+    return np.stack(out)
+
+
+def blend_track(crops: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarray | None:
+    """SBI pseudo-fake of a whole track: one Generator seed per frame, so the colour/frequency/mask draw
+    is the same on every frame while the mask follows each frame's landmarks. None if the face leaves
+    the crop."""
+    if len(crops) != len(landmarks):
+        raise ValueError(f"{len(crops)} crops but {len(landmarks)} landmark sets")
+    try:
+        pairs = zip(crops, landmarks, strict=False)
+        return np.stack([self_blend(c, lm, np.random.default_rng(seed))[0] for c, lm in pairs])
+    except ValueError:
+        return None
+
+
+def normalize(x: torch.Tensor, mean: tuple, std: tuple) -> torch.Tensor:
+    """[B, T, S, S, 3] uint8 -> [B, T, 3, S, S] float32, as models.runtime.TrackClassifier.preprocess."""
+    m = torch.tensor(mean, dtype=torch.float32).view(1, 1, 3, 1, 1) * 255.0
+    s = torch.tensor(std, dtype=torch.float32).view(1, 1, 3, 1, 1) * 255.0
+    return (x.permute(0, 1, 4, 2, 3).float() - m) / s
+
+
+class TrackDataset(Dataset):
+    """Random windows of cached tracks with SBI and augmentation; deterministic in (seed, epoch, index)."""
+
+    def __init__(
+        self,
+        items: list[TrackItem],
+        cache_dir: str | Path,
+        cache_size: int,
+        input_size: int,
+        frames: int,
+        p_sbi: float = 0.0,
+        augment: RobustAugment | None = None,
+        seed: int = 0,
+        ram_cache_mb: float = 2048,
+    ):
+        self.items = items
+        self.cache_dir = Path(cache_dir)
+        self.cache_size = cache_size
+        self.input_size = input_size
+        self.frames = frames
+        self.p_sbi = p_sbi
+        self.augment = augment
+        self.seed = seed
+        self.epoch = 0
+        # Decoded strips are kept while they fit: PNG decoding would otherwise run every epoch.
+        self._ram: dict[int, np.ndarray] = {}
+        self._ram_left = int(ram_cache_mb * 2**20)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def crops(self, i: int) -> np.ndarray:
+        """All crops of item i at the cache size: [T, S, S, 3] uint8."""
+        if i in self._ram:
+            return self._ram[i]
+        crops = load_track(self.cache_dir, {"file": self.items[i].file}, self.cache_size)
+        if crops.nbytes <= self._ram_left:
+            self._ram[i], self._ram_left = crops, self._ram_left - crops.nbytes
+        return crops
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, float, int]:
+        item = self.items[i]
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        crops, landmarks = self.crops(i), item.landmarks
+        n = len(crops)
+        if n == 1:  # a photo: a still "clip" of T identical frames
+            crops, landmarks = np.repeat(crops, self.frames, 0), np.repeat(landmarks, self.frames, 0)
+        elif n > self.frames:
+            start = int(rng.integers(0, n - self.frames + 1))
+            crops, landmarks = crops[start : start + self.frames], landmarks[start : start + self.frames]
+        label = item.label
+        if label == 0 and self.p_sbi > 0 and rng.random() < self.p_sbi:
+            blended = blend_track(crops, landmarks, int(rng.integers(2**31)))
+            if blended is not None:
+                crops, label = blended, 1
+        frames = resize_crops(crops, self.input_size)  # [T, s, s, 3]
+        if self.augment is not None:
+            frames = np.stack(augment_sequence(list(frames), rng, self.augment))
+        return torch.from_numpy(np.ascontiguousarray(frames)), float(label), i
+
+
+def collate(batch: list[tuple[torch.Tensor, float, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Stack samples, cutting every sequence to the batch's shortest (tracks can be shorter than T).
+
+    Returns x [B, T, S, S, 3] uint8, labels [B] float32, indices [B] int64.
+    """
+    t = min(x.shape[0] for x, _, _ in batch)
+    x = torch.stack([x[:t] for x, _, _ in batch])
+    return x, torch.tensor([y for _, y, _ in batch]), torch.tensor([i for _, _, i in batch])
+
+
+def class_balanced_sampler(items: list[TrackItem], seed: int) -> WeightedRandomSampler:
+    """Oversampling: each source label (REAL / FAKE) drawn with probability 1/2; len(items) draws."""
+    labels = np.array([it.label for it in items])
+    counts = np.bincount(labels, minlength=2)
+    weights = 0.5 / np.maximum(counts[labels], 1)
+    gen = torch.Generator().manual_seed(seed)
+    return WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(items), True, gen)
+
+
+def expected_positive_rate(items: list[TrackItem], oversample: bool, p_sbi: float) -> float:
+    """Share of FAKE labels the training loop will see: real fakes plus real tracks turned into SBI."""
+    labels = np.array([it.label for it in items])
+    fake_share = (0.5 if labels.min() != labels.max() else float(labels[0])) if oversample else labels.mean()
+    return float(fake_share + (1 - fake_share) * p_sbi)

@@ -1,0 +1,224 @@
+"""`train`: fit a registered CNN+BiLSTM on cached face tracks; checkpoint, calibrate and log every epoch.
+
+Per epoch: one pass of `len(train tracks)` samples (class-balanced draws when oversampling), AdamW with
+linear warm-up then cosine decay per step, loss = BCE(track logit) + w * BCE(per-frame logits) (the
+frame term trains the per-frame head that "mean_frame"/"confident_frames" aggregate and the server's
+timeline shows), both with `pos_weight`. Then the validation videos are scored the way the server scores
+them, calibrated (calibrate.py) and the epoch's checkpoint is written with its calibration, so any
+`epoch_N.safetensors` can be served as is. `best.safetensors` is the epoch with the best val video AUC.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..models.registry import ModelConfig
+from .calibrate import apply_calibration, calibrate, logit_bias, shift
+from .evaluate import compute_metrics, score_videos
+from .recipe import Run, TrainConfig, setup_run
+
+log = logging.getLogger(__name__)
+
+
+@torch.inference_mode()
+def score_tracks(model, config, tracks: list[np.ndarray], device: str, chunk: int = 64):
+    """As runtime.TrackClassifier.score_tracks, on `device`: [T_i, S, S, 3] uint8 -> (logit, [T_i])."""
+    from .samples import normalize
+
+    x = torch.from_numpy(np.concatenate(tracks))[None]  # [1, sum T_i, S, S, 3]
+    x = normalize(x, config.mean, config.std)[0]  # [N, 3, S, S]
+    feats = torch.cat([model.features(x[i : i + chunk].to(device)).float() for i in range(0, len(x), chunk)])
+    out = []
+    for part in torch.split(feats, [len(t) for t in tracks]):  # [T_i, C]
+        logit, frames = model.temporal(part[None])  # [1], [1, T_i]
+        out.append((float(logit[0]), frames[0].float().cpu().numpy()))
+    return out
+
+
+def validate(run: Run, model) -> tuple[dict, ModelConfig, float]:
+    """Score the val videos, calibrate; returns (metrics row, calibrated config, logit bias to fold in)."""
+    model.eval()
+    videos = score_videos(
+        run.val_sources, run.records, run.val_crops, lambda t: score_tracks(model, run.config, t, run.device)
+    )
+    model.train()
+    labels = np.array([v.label for v in videos])
+    calib = calibrate(labels, [v.tracks for v in videos], run.cfg.threshold_rule, run.cfg.aggregation)
+    config = apply_calibration(run.config, calib)
+    for v, tracks in zip(videos, shift([v.tracks for v in videos], calib.bias), strict=True):
+        v.tracks = tracks  # as the checkpoint with the bias folded in scores them
+    m = compute_metrics(videos, config)
+    row = {k: m[k] for k in ("video_auc", "frame_auc", "log_loss", "accuracy", "f1", "eer", "ap")}
+    row["agg_auc"] = {r: v["auc"] for r, v in m["aggregations"].items()}
+    row |= {"threshold": config.threshold, "temperature": config.temperature, "logit_bias": calib.bias}
+    row["aggregation"] = config.aggregation
+    return row, config, calib.bias
+
+
+def _loss(model, x, y, pos_weight, frame_weight: float, bf16: bool, device: str):
+    """x [B, T, 3, S, S] float, y [B] -> scalar loss."""
+    b, t = x.shape[:2]
+    with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+        feats = model.features(x.flatten(0, 1)).view(b, t, -1)  # [B, T, C]
+        track_logits, frame_logits = model.temporal(feats)  # [B], [B, T]
+    loss = F.binary_cross_entropy_with_logits(track_logits.float(), y, pos_weight=pos_weight)
+    if frame_weight > 0:
+        yf = y[:, None].expand(b, t)  # [B, T]: every frame of a fake track is a fake frame
+        loss = loss + frame_weight * F.binary_cross_entropy_with_logits(
+            frame_logits.float(), yf, pos_weight=pos_weight
+        )
+    return loss
+
+
+def _pick_bf16(run: Run, model, batch) -> bool:
+    """--bf16 auto: bf16 autocast when the CPU runs bf16 natively (AMX / AVX512-BF16) and a timed
+    forward+backward on a real batch is faster than fp32 (it is for ResNets, not for MobileNetV3)."""
+    choice = run.cfg.bf16
+    if choice in ("on", "off") or run.device != "cpu":
+        return choice == "on" or (choice == "auto" and run.device.startswith("cuda"))
+    try:
+        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return False
+    except (AttributeError, RuntimeError):
+        return False
+    x, y = run.prep(batch)
+    times = {}
+    for bf16 in (False, True, False, True):  # second round counts: the first pays one-off set-up
+        t0 = time.perf_counter()
+        _loss(model, x, y, None, 0.0, bf16, "cpu").backward()
+        times[bf16] = time.perf_counter() - t0
+    model.zero_grad(set_to_none=True)
+    log.info("bf16 autocast: fp32 %.2f s vs bf16 %.2f s per batch", times[False], times[True])
+    return times[True] < 0.9 * times[False]
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run (or resume) training; returns the summary also written to `out/summary.json`."""
+    from tqdm import tqdm
+
+    from .plots import plot_training_curves
+
+    t_start = time.perf_counter()
+    run = setup_run(cfg)
+    cfg = run.cfg  # when resuming: the stored recipe, with this call's epochs / time budget
+    model, opt, sched, state = run.model, run.optimizer, run.scheduler, run.state
+    out = Path(cfg.out)
+    # The budget is for training: a first `prepare` of a large data set is not counted against it.
+    deadline = time.perf_counter() + cfg.max_minutes * 60 if cfg.max_minutes else math.inf
+    stopped = "epochs done"
+    bf16 = None
+    while state["epoch"] < cfg.epochs:
+        epoch = state["epoch"] + 1
+        torch.manual_seed(cfg.seed + epoch)  # dropout; resuming at epoch N replays the same draws
+        loader = run.loader(epoch)
+        model.train()
+        losses, t0 = [], time.perf_counter()
+        bar = tqdm(
+            loader,
+            desc=f"epoch {epoch}/{cfg.epochs}",
+            unit="batch",
+            disable=not cfg.progress,
+            file=sys.stderr,
+        )
+        for batch in bar:
+            if bf16 is None:
+                if "bf16" not in state:  # measured once per run, kept when resuming
+                    state["bf16"] = _pick_bf16(run, model, batch)
+                bf16 = state["bf16"]
+            x, y = run.prep(batch)
+            loss = _loss(model, x, y, run.pos_weight, cfg.frame_loss_weight, bf16, run.device)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)  # LSTMs from scratch spike early
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", lr=f"{sched.get_last_lr()[0]:.2e}")
+            if time.perf_counter() > deadline:
+                stopped = f"time budget of {cfg.max_minutes} min"
+                break
+        bar.close()
+        row = {
+            "epoch": epoch,
+            "train_loss": float(np.mean(losses)) if losses else None,
+            "batches": len(losses),
+        }
+        row["lr"] = sched.get_last_lr()[0]
+        row["train_s"] = round(time.perf_counter() - t0, 1)
+        config, bias = run.config, 0.0
+        if run.val_sources:
+            val_row, config, bias = validate(run, model)
+            row |= {"val_auc": val_row.pop("video_auc"), "val_loss": val_row.pop("log_loss")} | val_row
+        # Best: highest val video AUC; among equal AUCs (say 1.0), the lowest calibrated val log loss.
+        auc, loss = row.get("val_auc"), row.get("val_loss")
+        crit = [-1.0 if auc is None else round(auc, 6), -(loss or 0.0)]
+        improved = state["best"] is None or crit > state["best"] or not run.val_sources  # no val: last
+        config = dataclasses.replace(config, extra=config.extra | {"epoch": epoch})
+        with logit_bias(model, bias):  # each epoch's checkpoint is calibrated, servable as it is
+            path = save_checkpoint(model, config, out / f"epoch_{epoch}.safetensors")
+        if improved:
+            state |= {"best": crit, "best_epoch": epoch, "bad_epochs": 0}
+            shutil.copyfile(path, out / "best.safetensors")
+        else:
+            state["bad_epochs"] += 1
+        row |= {"best_epoch": state["best_epoch"], "seconds": round(time.perf_counter() - t_start, 1)}
+        state["history"].append(row)
+        state["epoch"] = epoch
+        with open(out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        run.save_state()
+        log.info("epoch %d: %s", epoch, {k: v for k, v in row.items() if not isinstance(v, dict)})
+        if stopped != "epochs done":
+            break
+        if cfg.patience and state["bad_epochs"] >= cfg.patience:
+            stopped = f"early stop: no val improvement in {cfg.patience} epochs"
+            break
+        if time.perf_counter() > deadline:
+            stopped = f"time budget of {cfg.max_minutes} min"
+            break
+    plot_training_curves(state["history"], out / "training_curves.png", cfg.arch)
+    return _finish(run, stopped, time.perf_counter() - t_start)
+
+
+def _finish(run: Run, stopped: str, seconds: float) -> dict:
+    """Write summary.json and put the summary into best.safetensors' config (so /info shows it)."""
+    out = Path(run.cfg.out)
+    state = run.state
+    best_row = next((r for r in state["history"] if r["epoch"] == state["best_epoch"]), {})
+    best = load_checkpoint(out / "best.safetensors")
+    summary = {
+        "data": run.data_summary,
+        "recipe": run.recipe | {"bf16": state.get("bf16")},
+        "epochs_run": state["epoch"],
+        "best_epoch": state["best_epoch"],
+        "stopped": stopped,
+        "val": {k: v for k, v in best_row.items() if k not in ("epoch", "best_epoch", "lr", "batches")},
+        "threshold_rule": run.cfg.threshold_rule,
+        "threshold": best.config.threshold,
+        "temperature": best.config.temperature,
+        "aggregation": best.config.aggregation,
+        "wall_s": round(seconds, 1),
+        "torch": torch.__version__,
+    }
+    extra = best.config.extra | {"training": summary}
+    save_checkpoint(best.model, dataclasses.replace(best.config, extra=extra), out / "best.safetensors")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    log.info(
+        "best epoch %s (val AUC %s); model: %s",
+        state["best_epoch"],
+        best_row.get("val_auc"),
+        out / "best.safetensors",
+    )
+    return summary

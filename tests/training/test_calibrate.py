@@ -1,0 +1,100 @@
+"""Calibration: aggregation choice, temperature and threshold on validation videos."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepfake_detect.models import ModelConfig, create_model
+from deepfake_detect.training.calibrate import (
+    apply_calibration,
+    calibrate,
+    compare_aggregations,
+    fit_platt,
+    logit_bias,
+    video_logits,
+)
+from deepfake_detect.verdict import sigmoid, video_logit
+
+
+def _videos(n: int = 400, seed: int = 0) -> tuple[np.ndarray, list]:
+    """Videos whose per-frame logits separate the classes (x3 too confident); the BiLSTM output is noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    videos = []
+    for y in labels:
+        z = rng.normal(2.0 if y else -2.0, 2.0)
+        frames = 3 * (z + rng.normal(0, 0.3, 8))
+        videos.append([(float(rng.normal()), frames)])
+    return labels, videos
+
+
+def test_video_logit_is_max_over_tracks_by_rule() -> None:
+    tracks = [(0.1, np.array([1.0, 3.0])), (-5.0, np.array([-1.0, -1.0]))]
+    assert video_logit(tracks, "lstm") == 0.1 and video_logit(tracks, "mean_frame") == 2.0
+    assert video_logit([], "lstm") is None
+    assert np.isnan(video_logits([[], tracks], "lstm")[0])
+
+
+def test_calibration_picks_the_measurably_better_rule_and_fits_t() -> None:
+    labels, videos = _videos()
+    calib = calibrate(labels, videos, "eer")
+    assert calib.calibrated and calib.aggregation in ("mean_frame", "confident_frames")
+    assert calib.by_aggregation["lstm"]["auc"] < 0.65 < calib.by_aggregation["mean_frame"]["auc"]
+    assert 2.0 < calib.temperature < 5.0  # the logits were ~3x too confident
+    probs = sigmoid(video_logits(videos, calib.aggregation), calib.temperature)
+    pred = probs >= calib.threshold
+    fpr, fnr = pred[labels == 0].mean(), 1 - pred[labels == 1].mean()
+    assert abs(fpr - fnr) < 0.05  # the EER point
+
+
+def test_f1_rule_and_fixed_aggregation() -> None:
+    labels, videos = _videos(seed=1)
+    calib = calibrate(labels, videos, "f1", aggregation="lstm")
+    assert calib.aggregation == "lstm" and calib.threshold_rule == "f1" and calib.calibrated
+
+
+def test_one_class_keeps_defaults_and_no_face_videos_are_ignored() -> None:
+    labels, videos = _videos(n=20)
+    calib = calibrate(np.zeros(20, int), videos, default_aggregation="mean_frame")
+    assert not calib.calibrated and (calib.threshold, calib.temperature, calib.aggregation) == (
+        0.5,
+        1.0,
+        "mean_frame",
+    )
+    with_gap = calibrate(np.append(labels, 1), [*videos, []])
+    assert with_gap.n_videos == 20
+
+
+def test_apply_calibration_writes_the_config() -> None:
+    labels, videos = _videos()
+    calib = calibrate(labels, videos)
+    config = apply_calibration(ModelConfig(arch="resnet18_lstm", extra={"keep": 1}), calib)
+    assert (config.threshold, config.temperature, config.aggregation) == (
+        pytest.approx(calib.threshold),
+        pytest.approx(calib.temperature),
+        calib.aggregation,
+    )
+    assert config.extra["keep"] == 1 and config.extra["calibration"]["threshold_rule"] == "eer"
+    assert set(compare_aggregations(labels, videos)) == {"lstm", "mean_frame", "confident_frames"}
+
+
+def test_platt_scaling_removes_an_offset() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 2, 20000)
+    y = (rng.random(z.size) < sigmoid(z)).astype(int)
+    t, b = fit_platt(y, 3 * z - 4)  # over-confident and shifted towards REAL
+    assert t == pytest.approx(3, rel=0.1) and b == pytest.approx(4, abs=0.3)
+
+
+def test_calibration_bias_is_folded_into_the_model_and_restored() -> None:
+    model, _ = create_model("mobilenetv3_lstm")
+    model.eval()
+    feats = torch.randn(1, 5, 960)  # [B, T, C]
+    before = model.temporal(feats)
+    with logit_bias(model, 1.5):
+        shifted = model.temporal(feats)
+    torch.testing.assert_close(shifted[0], before[0] + 1.5)  # track logit
+    torch.testing.assert_close(shifted[1], before[1] + 1.5)  # every frame logit
+    torch.testing.assert_close(model.temporal(feats)[1], before[1], rtol=0, atol=0)

@@ -1,0 +1,147 @@
+"""End to end on a DFDC-layout folder of synthetic clips: train a tiny model, serve it, evaluate it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepfake_detect import Detector, Settings, load_checkpoint
+from deepfake_detect.cli import main
+from deepfake_detect.models import create_model, save_checkpoint
+from deepfake_detect.training.evaluate import evaluate
+from deepfake_detect.training.recipe import TrainConfig, setup_run
+from deepfake_detect.training.train import train
+
+TINY = ["--arch", "mobilenetv3_lstm", "--input-size", "64", "--frames", "6", "--batch-size", "4"]
+FAST = ["--workers", "1", "--threads", "1", "--bf16", "off", "--no-progress", "--val-fraction", "0.34"]
+METRIC_KEYS = {"video_auc", "frame_auc", "log_loss", "accuracy", "precision", "recall", "f1", "eer", "ap"}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, dfdc_dir: Path) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", str(dfdc_dir), "--out", str(out), "--epochs", "1", *TINY, *FAST]) == 0
+    return out
+
+
+def test_train_writes_checkpoints_logs_and_plots(run_dir: Path) -> None:
+    for name in ("epoch_1.safetensors", "best.safetensors", "last.pt", "training_curves.png", "summary.json"):
+        assert (run_dir / name).is_file(), name
+    (row,) = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert row["epoch"] == 1 and row["train_loss"] > 0 and "val_auc" in row and "threshold" in row
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["data"]["train"]["sources"] == 4 and summary["data"]["val_set"] == {
+        "sources": 2,
+        "fake": 1,
+        "real": 1,
+        "groups": 1,
+        "kinds": ["video"],
+    }
+    assert summary["recipe"]["arch"] == "mobilenetv3_lstm" and summary["threshold_rule"] == "eer"
+
+
+def test_checkpoint_is_calibrated_and_the_server_runs_it(run_dir: Path, dfdc_dir: Path) -> None:
+    loaded = load_checkpoint(run_dir / "best.safetensors")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    config = loaded.config
+    assert (config.arch, config.input_size, config.frames, config.crop_scale) == (
+        "mobilenetv3_lstm",
+        64,
+        6,
+        1.3,
+    )
+    assert config.threshold == summary["threshold"] and config.temperature == summary["temperature"]
+    assert config.aggregation == summary["aggregation"]
+    assert config.extra["calibration"]["threshold_rule"] == "eer"
+    assert config.extra["training"]["best_epoch"] == 1  # the summary travels in the checkpoint (/info)
+    report = Detector(loaded, Settings()).analyze(dfdc_dir / "dfdc_train_part_0" / "fake0.mp4")
+    assert report.prediction in ("REAL", "FAKE") and 0 <= report.fake_probability <= 1
+    assert report.threshold == config.threshold and report.aggregation == config.aggregation
+
+
+def test_evaluate_writes_metrics_and_plots(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "eval"
+    assert (
+        main(["evaluate", str(dfdc_dir), "--model", str(run_dir / "best.safetensors"), "--out", str(out)])
+        == 0
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert METRIC_KEYS <= metrics.keys()
+    assert metrics["n_videos"] == 6 and metrics["no_verdict"] == []
+    assert set(metrics["per_source"]) == {"dfdc_train_part_0"}
+    assert set(metrics["aggregations"]) == {"lstm", "mean_frame", "confident_frames"}
+    for png in ("roc.png", "scores.png", "confusion_matrix.png", "frame_roc.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    assert not (out / "cache").exists()  # the training cache was reused
+    assert len((out / "predictions.jsonl").read_text().splitlines()) == 6
+
+
+def test_evaluate_scores_videos_as_the_server_does(tmp_path: Path, dfdc_dir: Path, run_dir: Path) -> None:
+    """An untrained model: evaluate's video logit (from the crop cache) matches the server's raw_score."""
+    model, config = create_model("resnet18_lstm", input_size=64, frames=6, aggregation="mean_frame")
+    ckpt = save_checkpoint(model, config, tmp_path / "m.safetensors")
+    evaluate([str(dfdc_dir)], ckpt, tmp_path / "eval", cache_dir=run_dir / "cache", workers=1, progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "eval" / "predictions.jsonl").read_text().splitlines()]
+    detector = Detector(load_checkpoint(ckpt), Settings())
+    ours = np.array([r["logit"] for r in rows])
+    server = np.array([detector.analyze(r["path"]).raw_score for r in rows])
+    # Same frames, boxes and crop geometry; the cache's 224 px crop is resized again to 64 px (INTER_AREA),
+    # where the server resizes once: a small fraction of the spread between videos.
+    assert np.abs(ours - server).max() < 0.1 * np.ptp(server)
+    assert np.corrcoef(ours, server)[0, 1] > 0.99
+
+
+def test_evaluate_counts_faceless_videos_as_half(tmp_path: Path, mixed_dir: Path, run_dir: Path) -> None:
+    metrics = evaluate([str(mixed_dir)], run_dir / "best.safetensors", tmp_path, workers=1, progress=False)
+    assert metrics["n_videos"] == 4 and metrics["n_no_verdict"] == 2
+    assert sorted(Path(p).name for p in metrics["no_verdict"]) == ["broken.mp4", "noface.mp4"]
+
+
+def test_resume_continues_the_run(run_dir: Path, tmp_path: Path) -> None:
+    copy = shutil.copytree(run_dir, tmp_path / "run")
+    assert (
+        main(["train", "--resume", str(copy / "last.pt"), "--epochs", "2", "--threads", "1", "--no-progress"])
+        == 0
+    )
+    rows = [json.loads(line) for line in (copy / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2] and (copy / "epoch_2.safetensors").is_file()
+    assert json.loads((copy / "summary.json").read_text())["epochs_run"] == 2
+
+
+def test_sbi_only_and_imbalance_options(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:
+    common = dict(data=[str(dfdc_dir)], out=str(tmp_path), cache=str(run_dir / "cache"), progress=False)
+    common |= dict(arch="mobilenetv3_lstm", input_size=64, val_fraction=0.34, prepare_workers=1)
+    run = setup_run(TrainConfig(**common, sbi_only=True))
+    assert run.recipe["sbi"] and run.data_summary["train"]["fake"] == 0 and run.dataset.p_sbi == 0.5
+    assert {s.label for s in run.val_sources} == {0, 1}  # val keeps the real fakes
+    assert run.pos_weight is not None and float(run.pos_weight) == pytest.approx(1.0)
+    run = setup_run(TrainConfig(**common, oversample=False, pos_weight="none"))
+    assert run.pos_weight is None and not run.recipe["sbi"] and not run.recipe["oversample"]
+    run = setup_run(TrainConfig(**common, pos_weight="3"))
+    assert float(run.pos_weight) == 3.0
+
+
+def test_time_budget_stops_gracefully(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:
+    cfg = TrainConfig(
+        data=[str(dfdc_dir)],
+        out=str(tmp_path),
+        cache=str(run_dir / "cache"),
+        arch="mobilenetv3_lstm",
+        input_size=64,
+        frames=6,
+        batch_size=2,
+        epochs=5,
+        max_minutes=1e-4,
+        val_fraction=0.34,
+        bf16="off",
+        progress=False,
+        threads=1,
+    )
+    summary = train(cfg)
+    assert summary["epochs_run"] == 1 and summary["stopped"].startswith("time budget")
+    row = json.loads((tmp_path / "metrics.jsonl").read_text())
+    assert row["batches"] == 1 and (tmp_path / "best.safetensors").is_file()  # a partial epoch, saved
