@@ -29,3 +29,27 @@ def resolve_model(settings: Settings) -> LoadedModel:
             "(train one with `deepfake-detect train` and set MODEL_PATH)"
         )
     return load_checkpoint(bundled)
+
+
+def bundle(source: Path, summary: str, target: Path | None = None) -> Path:
+    """Copy a trained checkpoint into the package as the default model, stored in fp16 (half the size).
+
+    `summary` is the one-line card summary `/health` and `/info` show.
+    """
+    import dataclasses
+
+    from .checkpoint import save_checkpoint
+
+    loaded = load_checkpoint(source)
+    extra = dict(loaded.config.extra, summary=summary, source_checkpoint=source.name)
+    config = dataclasses.replace(loaded.config, extra=extra)
+    target = target or Path(str(resources.files("deepfake_detect") / "weights" / BUNDLED_NAME))
+    return save_checkpoint(loaded.model, config, target, half=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m deepfake_detect.models.bundled CHECKPOINT 'one-line summary'")
+    print(bundle(Path(sys.argv[1]), sys.argv[2]))

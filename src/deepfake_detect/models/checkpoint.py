@@ -133,5 +133,6 @@ def save_checkpoint(
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     tmp = path.with_suffix(".tmp")
     save_file(state, str(tmp), metadata={METADATA_KEY: json.dumps(config.to_dict())})
+    tmp.chmod(0o644)  # servers often run as another user than training
     tmp.replace(path)  # never leave a half-written checkpoint under the real name
     return path
