@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +82,29 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=_env("TORCH_THREADS"),
         description="Intra-op threads for inference. Unset: all cores.",
+    )
+
+    # --- inference runtime (models/runtime.py, docs/performance.md) ---
+    runtime: Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8"] = Field(
+        "auto",
+        validation_alias=_env("RUNTIME"),
+        description="Backend of the CNN. auto: ONNX Runtime fp32, or int8/bf16 once validated on labelled "
+        "videos for this checkpoint (deepfake-detect bench --accuracy); torch: eager fp32 reference; "
+        "onnx-int8: static int8 (opt-in; ~3x faster than fp32 here).",
+    )
+    runtime_cache_dir: Path | None = Field(
+        None,
+        validation_alias=_env("RUNTIME_CACHE_DIR"),
+        description="Where derived ONNX/int8 files go. Unset: next to the checkpoint "
+        "(.deepfake_detect_cache/), or ~/.cache/deepfake_detect when that folder is read-only.",
+    )
+    runtime_calibration_dir: Path | None = Field(
+        None,
+        validation_alias=_env("RUNTIME_CALIBRATION_DIR"),
+        description="Images/videos with faces to calibrate int8 on. Unset: synthetic face clips.",
+    )
+    warmup: bool = Field(
+        True, validation_alias=_env("WARMUP"), description="Run a dummy video through the models at start-up."
     )
 
     @property

@@ -12,8 +12,10 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .config import Settings
-from .faces import CropSpec, FaceDetector, build_tracks, crop_track
+from .faces import CropSpec, FaceDetector, build_tracks, crop_face, crop_track
 from .media import MediaLimits, sample_frames
 from .models.checkpoint import LoadedModel
 from .models.runtime import TrackClassifier
@@ -26,7 +28,13 @@ class Detector:
         self.settings = settings
         self.loaded = loaded
         self.config = loaded.config
-        self.classifier = TrackClassifier(loaded)
+        self.classifier = TrackClassifier(
+            loaded,
+            runtime=settings.runtime,
+            cache_dir=settings.runtime_cache_dir,
+            calibration_dir=settings.runtime_calibration_dir,
+            release_torch_cnn=True,  # the Detector owns its LoadedModel
+        )
         self.faces = face_detector or FaceDetector(
             max_side=settings.detect_max_side,
             min_face_size=settings.min_face_size,
@@ -40,6 +48,23 @@ class Detector:
         from .models.bundled import resolve_model  # bundled default when MODEL_PATH is unset
 
         return cls(resolve_model(settings), settings)
+
+    def warmup(self) -> None:
+        """Run a small synthetic clip through detection and the classifier, so the first request does not
+        pay for lazy initialisation (oneDNN kernels, ONNX Runtime arenas, page-ins); docs/performance.md."""
+        from .synthetic import render_frames
+
+        frames = render_frames(640, 360, n_frames=2, seed=0)
+        detections = self.faces.detect_images(frames)
+        crops = [
+            crop_face(frame, dets[0], self.crop_spec)
+            for frame, dets in zip(frames, detections, strict=True)
+            if dets
+        ]
+        if crops:
+            self.classifier.score_tracks([np.stack(crops)])
+        else:
+            self.classifier.warmup()
 
     @property
     def threshold(self) -> float:

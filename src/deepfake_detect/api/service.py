@@ -20,6 +20,7 @@ import torch
 
 from ..config import Settings
 from ..errors import DetectorError, NoModel, Overloaded
+from ..models.runtime import tune_malloc
 from ..pipeline import Detector
 from ..report import VideoReport
 
@@ -40,6 +41,7 @@ class InferenceService:
 
     def load(self) -> None:
         """Load the model; on failure keep serving, with the reason in /health and 503s."""
+        tune_malloc()  # before the worker threads and their buffers exist (models/runtime.py)
         threads = self.settings.torch_threads or max(
             1, (os.cpu_count() or 1) // self.settings.inference_workers
         )
@@ -51,6 +53,11 @@ class InferenceService:
         except DetectorError as e:
             self.detector, self.unavailable_reason = None, e.detail
             log.error("model unavailable: %s", e.detail)
+        warmup = getattr(self.detector, "warmup", None)
+        if warmup is not None and self.settings.warmup:
+            # On the executor's threads: theirs is the lazy initialisation a first request would pay for.
+            for future in [self._executor.submit(warmup) for _ in range(self.settings.inference_workers)]:
+                future.result()
         self.load_seconds = round(time.perf_counter() - t0, 3)
 
     def shutdown(self) -> None:

@@ -36,6 +36,7 @@ async def info(service: ServiceDep) -> dict:
             "model_threshold": config.threshold,
             "temperature": config.temperature,
             "card": config.extra,
+            "runtime": detector.classifier.describe(),  # CNN backend (onnx, onnx-int8, ...) and its checks
         }
     return {
         "api_version": __version__,
