@@ -19,8 +19,9 @@ exact to ~1e-5) is always safe. `onnx-int8` and `torch-bf16` are candidates only
 labelled videos, recorded for this checkpoint's sha256 (and this int8 file), found the video AUC within
 `AUC_TOLERANCE` of fp32 and every video probability within `PROB_TOLERANCE` (`record_validation`,
 written by `deepfake-detect bench --accuracy`). With more than one candidate, a short timing at load
-picks the fastest (bf16 is ~1.7x ONNX fp32 for ResNet50 at 224 px here, but slower for ResNet18 at
-160 px). `torch` is the fallback when ONNX Runtime cannot be used.
+picks the fastest: the ranking depends on the architecture and the CPU (here, with AMX, bf16 is ~1.7x
+ONNX fp32 for ResNet50 at 224 px and ~1.8x for ResNet18 at 160 px; int8 ~2.8x). `torch` is the
+fallback when ONNX Runtime cannot be used.
 
 Derived files (ONNX graphs, the int8 model and a `meta.json` with the checks) are cached next to the
 checkpoint in `.deepfake_detect_cache/<sha256>/`, or in the user cache (`$XDG_CACHE_HOME/deepfake_detect`)
@@ -435,7 +436,7 @@ class TrackClassifier:
                 built[backend] = self._build(backend)
             except Exception as e:  # export, quantization or ORT failures: fall back, say why
                 self._note_failure(backend, e)
-        if len(built) > 1:  # measured, not assumed: bf16 beats ONNX fp32 for ResNet50, not for ResNet18
+        if len(built) > 1:  # measured, not assumed: the ranking depends on the model and the CPU
             self.speed = {b: round(self._images_per_second(fn), 1) for b, fn in built.items()}
             best = max(self.speed, key=self.speed.get)
             return best, built[best]
