@@ -15,13 +15,14 @@ log = logging.getLogger("deepfake_detect.api")
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, slug: str, request: Request, **extra) -> JSONResponse:
+def problem(status: int, title: str, detail: str, slug: str, instance: str, **extra) -> JSONResponse:
+    """An RFC 9457 response; `instance` is the request path."""
     body = {
         "type": f"urn:deepfake-detect:problem:{slug}",
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
@@ -33,7 +34,7 @@ def problem_body(error: DetectorError) -> dict:
 
 
 async def _detector_error(request: Request, exc: DetectorError) -> JSONResponse:
-    response = problem(exc.status, exc.title, exc.detail, exc.slug, request)
+    response = problem(exc.status, exc.title, exc.detail, exc.slug, request.url.path)
     if isinstance(exc, Overloaded):
         response.headers["Retry-After"] = str(exc.retry_after_s)
     return response
@@ -42,7 +43,7 @@ async def _detector_error(request: Request, exc: DetectorError) -> JSONResponse:
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     slug = {404: "not-found", 405: "method-not-allowed", 413: "media-too-large"}.get(exc.status_code, "http")
     title = {413: "Media too large"}.get(exc.status_code, "HTTP error")
-    response = problem(exc.status_code, title, str(exc.detail), slug, request)
+    response = problem(exc.status_code, title, str(exc.detail), slug, request.url.path)
     for key, value in (exc.headers or {}).items():
         response.headers[key] = value
     return response
@@ -57,13 +58,17 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         if missing
         else "the request is not valid"
     )
-    return problem(422, "Invalid request", detail, "invalid-request", request, errors=errors)
+    return problem(422, "Invalid request", detail, "invalid-request", request.url.path, errors=errors)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s", request.url.path)
     return problem(
-        500, "Internal error", "an unexpected error occurred; it has been logged", "internal", request
+        500,
+        "Internal error",
+        "an unexpected error occurred; it has been logged",
+        "internal",
+        request.url.path,
     )
 
 

@@ -81,15 +81,9 @@ class BodySizeLimit:
         await self.app(scope, counting_receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        from fastapi.responses import JSONResponse
+        from .errors import problem
 
-        body = {
-            "type": "urn:deepfake-detect:problem:media-too-large",
-            "title": "Media too large",
-            "status": 413,
-            "detail": f"request body exceeds {limit / 2**20:.1f} MiB",
-            "instance": scope.get("path", ""),
-        }
-        response = JSONResponse(body, status_code=413, media_type="application/problem+json")
+        detail = f"request body exceeds {limit / 2**20:.1f} MiB"
+        response = problem(413, MediaTooLarge.title, detail, MediaTooLarge.slug, scope.get("path", ""))
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
