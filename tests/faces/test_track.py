@@ -31,3 +31,18 @@ def test_spurious_single_detections_are_dropped_but_short_videos_keep_them():
 def test_size_jump_is_not_the_same_face():
     tracks = build_tracks([[det(0, size=50)], [det(0, size=200)], [det(0, size=200)]], min_length=1)
     assert len(tracks) == 2
+
+
+def test_a_walking_face_that_moves_more_than_its_width_per_sample_stays_one_track():
+    # 90 px face moving 140 px per sampled frame (a person walking past, frames 3-4 apart at 25 fps)
+    frames = [[det(100 + 140 * i, size=90), det(1500, 500, size=90)] for i in range(8)]
+    tracks = build_tracks(frames)
+    assert sorted(len(t) for t in tracks) == [8, 8]
+
+
+def test_prediction_does_not_swap_two_people_crossing_paths_apart():
+    # two faces crossing paths 1.6 face sizes apart keep their identities
+    frames = [[det(100 + 60 * i, 0), det(700 - 60 * i, 80)] for i in range(8)]
+    tracks = build_tracks(frames)
+    assert len(tracks) == 2
+    assert all(len({float(d.box[1]) for d in t.detections}) == 1 for t in tracks)

@@ -1,8 +1,10 @@
 """Link per-frame detections into face tracks, one per person.
 
-Sampled frames can be a third of a second apart, so people move between them: detections are
-matched to the tracks' last boxes by a cost mixing IoU and centre distance, solved optimally per
-frame (Hungarian), and a track survives a few frames without a detection (occlusion, a missed face).
+Sampled frames can be a third of a second apart, so people move between them, a walking person by more
+than a face width: each track predicts where its face will be (constant velocity from its last two
+detections), detections are matched to the prediction or the last box, whichever is closer, by a cost
+mixing IoU and centre distance, solved optimally per frame (Hungarian), and a track survives a few
+frames without a detection (occlusion, a missed face).
 """
 
 from __future__ import annotations
@@ -21,16 +23,37 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def _match_cost(track_box: np.ndarray, det: Detection) -> float:
-    """0 for a perfect match; >= 1 means "not the same face"."""
+def _match_cost(track_box: np.ndarray, det: Detection, reach: float = 1.0) -> float:
+    """0 for a perfect match; >= 1 means "not the same face". `reach`: how many face sizes away a
+    match may be."""
     size = max(track_box[2] - track_box[0], track_box[3] - track_box[1], det.size, 1.0)
     centre_a = (track_box[:2] + track_box[2:]) / 2
     centre_b = (det.box[:2] + det.box[2:]) / 2
-    distance = float(np.linalg.norm(centre_a - centre_b)) / size  # in face sizes
+    distance = float(np.linalg.norm(centre_a - centre_b)) / size / reach  # in face sizes
     scale_ratio = max(det.size, 1.0) / max(track_box[2] - track_box[0], track_box[3] - track_box[1], 1.0)
     if distance > 1.0 or not 0.5 < scale_ratio < 2.0:
         return 1.0
     return min(1.0, 0.5 * (1.0 - _iou(track_box, det.box)) + 0.5 * distance)
+
+
+def _predicted_box(track: FaceTrack, position: int) -> np.ndarray:
+    """The track's last box moved on by its last velocity (per sampled frame) to `position`."""
+    last = track.detections[-1].box.astype(np.float64)
+    if len(track) < 2:
+        return last
+    steps = track.frame_positions[-1] - track.frame_positions[-2]
+    velocity = (last - track.detections[-2].box) / steps
+    centre_shift = (velocity[:2] + velocity[2:]) / 2  # move, don't resize: sizes are noisy
+    return last + np.tile(centre_shift, 2) * (position - track.frame_positions[-1])
+
+
+def _track_cost(track: FaceTrack, position: int, det: Detection) -> float:
+    """Match cost of `det` to the track: to its predicted box, or its last box; a one-detection track
+    has no velocity yet, so it may reach twice as far."""
+    last = track.detections[-1].box
+    if len(track) < 2:
+        return _match_cost(last, det, reach=2.0)
+    return min(_match_cost(last, det), _match_cost(_predicted_box(track, position), det))
 
 
 def build_tracks(
@@ -54,7 +77,13 @@ def build_tracks(
         assigned: set[int] = set()
         if live and frame_dets:
             cost = np.array(
-                [[_match_cost(tracks[t].detections[-1].box, d) for d in frame_dets] for t in live]
+                [
+                    [
+                        _track_cost(tracks[t], position, d)
+                        for d in frame_dets
+                    ]
+                    for t in live
+                ]
             )
             for r, c in zip(*linear_sum_assignment(cost), strict=True):
                 if cost[r, c] < 1.0:
