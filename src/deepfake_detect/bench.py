@@ -493,7 +493,9 @@ def validate_accuracy(model_path: Path, data: list[str], runtimes: list[str], wo
     sources = discover_all(data)
     split = "all"
     if recipe:
-        _, sources = split_sources(sources, recipe.get("val_fraction", 0.2), recipe.get("seed", 0))
+        _, sources = split_sources(
+            sources, recipe.get("val_fraction", 0.2), recipe.get("seed", 0), val_match=recipe.get("val_match")
+        )
         split = "val"
     cache_dir = training.get("data", {}).get("cache")
     if not (cache_dir and Path(cache_dir, "spec.json").is_file()):

@@ -144,3 +144,13 @@ def test_discover_all_merges_and_rejects_empty(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no labelled"):
         discover(tmp_path / "empty")
+
+
+def test_val_match_holds_out_the_matching_group_with_its_fakes(tmp_path: Path) -> None:
+    sources = discover(_dfdc(tmp_path / "dfdc", n_real=12))
+    original = next(s for s in sources if s.label == 0)
+    train, val = split_sources(sources, 0.25, seed=0, val_match=[f"*/{Path(original.path).name}"])
+    held = [s for s in sources if s.group == original.group]
+    assert len(held) >= 2 and all(s in val for s in held)  # the original and every fake made from it
+    assert {s.group for s in train}.isdisjoint({s.group for s in val})
+    assert len(val) > len(held)  # the fraction still applies to the rest

@@ -21,6 +21,9 @@ from deepfake_detect.training.samples import (
     collate,
     expected_positive_rate,
     normalize,
+    sampling_cells,
+    sampling_weights,
+    sbi_probabilities,
 )
 
 
@@ -82,9 +85,26 @@ def test_oversampling_balances_classes_and_pos_weight_accounts_for_it() -> None:
     items = _items([0] * 90 + [1] * 10)
     drawn = [items[i].label for _ in range(20) for i in class_balanced_sampler(items, seed=_)]
     assert 0.45 < np.mean(drawn) < 0.55
-    assert expected_positive_rate(items, oversample=True, p_sbi=0.0) == 0.5  # pos_weight 1: no double count
+    assert expected_positive_rate(items, oversample=True, p_sbi=0.0) == pytest.approx(0.5)  # pos_weight 1
     assert expected_positive_rate(items, oversample=False, p_sbi=0.0) == pytest.approx(0.1)  # -> pos_weight 9
     assert expected_positive_rate(_items([0] * 8), oversample=True, p_sbi=0.5) == 0.5  # SBI-only
+
+
+def test_sampling_balances_family_cells_so_a_fake_only_family_is_no_shortcut() -> None:
+    lm = np.zeros((4, 5, 2), np.float32)
+    timit = [TrackItem(f"t{i}", i % 2, ["timit/real", "timit/fake"][i % 2], 0, "f", lm) for i in range(40)]
+    photos = [TrackItem(f"p{i}", 0, "faces/dlib", 0, "f", lm) for i in range(200)]
+    video = [TrackItem("v", 0, "videos/real", i, "f", lm) for i in range(5)]
+    items = timit + photos + video
+    cells = sampling_cells(items)
+    assert set(cells) == {"timit:0", "timit:1", "pool:0"}  # real-only families share one pool
+    w = sampling_weights(items)
+    for cell in set(cells):  # each cell drawn 1/3 of the time, however many items it holds
+        assert sum(wi for wi, c in zip(w, cells, strict=True) if c == cell) == pytest.approx(1 / 3)
+    p = sbi_probabilities(items, 0.3)
+    assert p[0] == 0.3 and p[1] == 0.0 and p[40] == 0.5  # TIMIT real, TIMIT fake, a pooled photo
+    # fakes: the TIMIT fake cell + 30 % of TIMIT reals + 50 % of the pool
+    assert expected_positive_rate(items, True, 0.3) == pytest.approx((1 + 0.3 + 0.5) / 3)
 
 
 def test_normalisation_matches_the_serving_runtime() -> None:

@@ -113,6 +113,12 @@ def register(subparsers) -> None:
         help="validation data folder, repeatable (default: a grouped split)",
     )
     t.add_argument("--val-fraction", type=float, help="share of groups held out (default 0.2)")
+    t.add_argument(
+        "--val-match",
+        action="append",
+        metavar="GLOB",
+        help="also hold out the groups of sources whose path matches, repeatable ('*/clip.mp4')",
+    )
     t.add_argument("--cache", help="crop cache folder (default OUT/cache)")
     t.add_argument("--cache-frames", type=int, help="frames sampled per video into the cache (default 32)")
     t.add_argument("--workers", dest="prepare_workers", type=int, help="prepare processes (default 2)")

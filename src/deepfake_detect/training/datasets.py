@@ -18,6 +18,7 @@ a top-level clip with its file stem, and a photo is a group of its own.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import logging
@@ -165,13 +166,15 @@ def split_sources(
     val_fraction: float = 0.2,
     seed: int = 0,
     val_sources: list[Source] | None = None,
+    val_match: list[str] | None = None,
 ) -> tuple[list[Source], list[Source]]:
     """(train, val) with no group on both sides.
 
     - `val_sources` given (``--val DATA``): that is the validation set; training drops any source whose
       group also occurs in it (a fake whose original is a val video, a val speaker) and says so.
-    - else groups pinned by DFDC metadata (``"split": "val"``/``"test"`` on any member) go to val, and
-      of the rest a deterministic, seed-dependent choice of groups (by hash) does, taken separately
+    - else groups pinned by DFDC metadata (``"split": "val"``/``"test"`` on any member) or holding a source
+      whose path matches a `val_match` glob (``--val-match '*/clip.mp4'``) go to val, and of the rest
+      a deterministic, seed-dependent choice of groups (by hash) does, taken separately
       from real-only, fake-only and mixed groups so both classes reach val when the data allows.
     """
     if val_sources is not None:
@@ -188,12 +191,18 @@ def split_sources(
     pinned = {
         g for g, members in groups.items() if any((m.split or "").lower() in VAL_SPLITS for m in members)
     }
-    val_groups = set(pinned)
+    matched = {
+        g
+        for g, members in groups.items()
+        if any(fnmatch.fnmatch(m.path, pattern) for m in members for pattern in val_match or ())
+    }
+    val_groups = pinned | matched
     if not pinned and val_fraction > 0:
         by_kind: dict[frozenset, list[str]] = {}
         for g, members in groups.items():
             by_kind.setdefault(frozenset(m.label for m in members), []).append(g)
         for names in by_kind.values():
+            names = [g for g in names if g not in matched]
             names.sort(key=lambda g: _rank(g, seed))
             n_val = round(val_fraction * len(names))
             if len(names) >= 2:

@@ -156,7 +156,8 @@ def evaluate(
     sources = discover_all(data, layout)
     if split != "all":
         frac = val_fraction if val_fraction is not None else recipe.get("val_fraction", 0.2)
-        train, val = split_sources(sources, frac, recipe.get("seed", 0) if seed is None else seed)
+        seed = recipe.get("seed", 0) if seed is None else seed
+        train, val = split_sources(sources, frac, seed, val_match=recipe.get("val_match"))
         sources = val if split == "val" else train
     if cache_dir is None:  # reuse the training cache when it is still there, else make one next to the report
         trained = config.extra.get("training", {}).get("data", {}).get("cache")

@@ -49,6 +49,7 @@ class TrainConfig:
     warmup_fraction: float = 0.05  # of all steps, linear warm-up before the cosine decay
     val: list[str] | None = None  # explicit validation data; else a grouped split of `data`
     val_fraction: float = 0.2
+    val_match: list[str] | None = None  # path globs whose groups are held out for val (plus the fraction)
     layout: str = "auto"
     cache: str | None = None  # default: <out>/cache
     cache_frames: int | None = None  # frames sampled per video into the cache (default FRAMES_PER_VIDEO, 32)
@@ -178,7 +179,7 @@ def setup_run(cfg: TrainConfig) -> Run:
 
     sources = discover_all(cfg.data, cfg.layout)
     val_given = discover_all(cfg.val, cfg.layout) if cfg.val else None
-    train_src, val_src = split_sources(sources, cfg.val_fraction, cfg.seed, val_given)
+    train_src, val_src = split_sources(sources, cfg.val_fraction, cfg.seed, val_given, cfg.val_match)
     records = prepare(train_src + val_src, cache_dir, spec, cfg.prepare_workers, cfg.progress)
     if cfg.sbi_only:
         train_src = [s for s in train_src if s.label == 0]

@@ -97,6 +97,7 @@ class TrackDataset(Dataset):
         self.input_size = input_size
         self.frames = frames
         self.p_sbi = p_sbi
+        self.p_sbi_items = sbi_probabilities(items, p_sbi)  # [N]
         self.augment = augment
         self.seed = seed
         self.epoch = 0
@@ -130,7 +131,7 @@ class TrackDataset(Dataset):
             start = int(rng.integers(0, n - self.frames + 1))
             crops, landmarks = crops[start : start + self.frames], landmarks[start : start + self.frames]
         label = item.label
-        if label == 0 and self.p_sbi > 0 and rng.random() < self.p_sbi:
+        if label == 0 and self.p_sbi_items[i] > 0 and rng.random() < self.p_sbi_items[i]:
             blended = blend_track(crops, landmarks, int(rng.integers(2**31)))
             if blended is not None:
                 crops, label = blended, 1
@@ -150,17 +151,52 @@ def collate(batch: list[tuple[torch.Tensor, float, int]]) -> tuple[torch.Tensor,
     return x, torch.tensor([y for _, y, _ in batch]), torch.tensor([i for _, _, i in batch])
 
 
+def sampling_cells(items: list[TrackItem]) -> list[str]:
+    """The balancing cell of each item: (data family, label), where a family is the origin's top folder
+    (``timit``, ``dfdc_train_part_0``) if it holds both labels; families with one label share a pool.
+
+    Fakes often come from one family only (TIMIT), reals from many (photos, videos): balancing cells
+    rather than labels keeps "this family means fake" from being the easiest thing to learn.
+    """
+    family = [it.origin.split("/")[0] for it in items]
+    labels_of: dict[str, set[int]] = {}
+    for f, it in zip(family, items, strict=True):
+        labels_of.setdefault(f, set()).add(it.label)
+    return [
+        f"{f if len(labels_of[f]) == 2 else 'pool'}:{it.label}" for f, it in zip(family, items, strict=True)
+    ]
+
+
+def sampling_weights(items: list[TrackItem], oversample: bool = True) -> np.ndarray:
+    """Probability of drawing each item: equal per cell (`sampling_cells`) with oversampling, else uniform."""
+    if not oversample:
+        return np.full(len(items), 1.0 / len(items))
+    cells = sampling_cells(items)
+    counts = {c: cells.count(c) for c in set(cells)}
+    weights = np.array([1.0 / (len(counts) * counts[c]) for c in cells])
+    return weights / weights.sum()
+
+
+def sbi_probabilities(items: list[TrackItem], p_sbi: float) -> np.ndarray:
+    """Per item: the chance that a real track becomes an SBI pseudo-fake. Reals of a family without
+    fakes get at least 0.5, so inside that family SBI balances the classes; fakes are never blended."""
+    if p_sbi <= 0:
+        return np.zeros(len(items))
+    pooled = [c.startswith("pool:") for c in sampling_cells(items)]
+    p_real = [max(p_sbi, 0.5) if pool else p_sbi for pool in pooled]
+    return np.array([0.0 if it.label else p for it, p in zip(items, p_real, strict=True)])
+
+
 def class_balanced_sampler(items: list[TrackItem], seed: int) -> WeightedRandomSampler:
-    """Oversampling: each source label (REAL / FAKE) drawn with probability 1/2; len(items) draws."""
-    labels = np.array([it.label for it in items])
-    counts = np.bincount(labels, minlength=2)
-    weights = 0.5 / np.maximum(counts[labels], 1)
+    """Oversampling: each cell of `sampling_cells` (family x label) equally likely; len(items) draws.
+    With one family this is plain class balance: REAL and FAKE each drawn with probability 1/2."""
     gen = torch.Generator().manual_seed(seed)
-    return WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(items), True, gen)
+    weights = torch.as_tensor(sampling_weights(items), dtype=torch.double)
+    return WeightedRandomSampler(weights, len(items), True, gen)
 
 
 def expected_positive_rate(items: list[TrackItem], oversample: bool, p_sbi: float) -> float:
     """Share of FAKE labels the training loop will see: real fakes plus real tracks turned into SBI."""
     labels = np.array([it.label for it in items])
-    fake_share = (0.5 if labels.min() != labels.max() else float(labels[0])) if oversample else labels.mean()
-    return float(fake_share + (1 - fake_share) * p_sbi)
+    p_fake = np.where(labels == 1, 1.0, sbi_probabilities(items, p_sbi))
+    return float(np.dot(sampling_weights(items, oversample), p_fake))
