@@ -76,15 +76,7 @@ def build_tracks(
         live = [i for i, seen in enumerate(last_seen) if position - seen <= max_gap + 1]
         assigned: set[int] = set()
         if live and frame_dets:
-            cost = np.array(
-                [
-                    [
-                        _track_cost(tracks[t], position, d)
-                        for d in frame_dets
-                    ]
-                    for t in live
-                ]
-            )
+            cost = np.array([[_track_cost(tracks[t], position, d) for d in frame_dets] for t in live])
             for r, c in zip(*linear_sum_assignment(cost), strict=True):
                 if cost[r, c] < 1.0:
                     tracks[live[r]].append(position, frame_dets[c])
