@@ -13,6 +13,7 @@ import torch
 
 from deepfake_detect.models import create_model, load_checkpoint, save_checkpoint
 from deepfake_detect.models import runtime as rt
+from deepfake_detect.models import runtime_cache as rc
 from deepfake_detect.models.runtime import TrackClassifier, compare_backends, record_validation
 
 
@@ -85,11 +86,11 @@ def test_derived_files_are_cached_by_sha256_and_reused(small_checkpoint, cache_r
 
 def test_cache_goes_next_to_the_checkpoint_else_to_the_user_cache(small_checkpoint, tmp_path, monkeypatch):
     loaded = load_checkpoint(small_checkpoint)
-    assert rt.cache_dir_for(loaded) == small_checkpoint.parent / rt.CACHE_FOLDER / loaded.sha256
+    assert rc.cache_dir_for(loaded) == small_checkpoint.parent / rc.CACHE_FOLDER / loaded.sha256
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    real_writable = rt._writable
-    monkeypatch.setattr(rt, "_writable", lambda f: rt.CACHE_FOLDER not in str(f) and real_writable(f))
-    assert rt.cache_dir_for(loaded) == tmp_path / "xdg" / "deepfake_detect" / loaded.sha256
+    real_writable = rc._writable
+    monkeypatch.setattr(rc, "_writable", lambda f: rc.CACHE_FOLDER not in str(f) and real_writable(f))
+    assert rc.cache_dir_for(loaded) == tmp_path / "xdg" / "deepfake_detect" / loaded.sha256
 
 
 def test_auto_is_fp32_until_int8_is_validated(small_checkpoint, cache_root, tmp_path) -> None:

@@ -20,7 +20,7 @@ import torch
 
 from ..config import Settings
 from ..errors import DetectorError, NoModel, Overloaded
-from ..models.runtime import tune_malloc
+from ..memory import tune_malloc
 from ..pipeline import Detector
 from ..report import VideoReport
 

@@ -1,0 +1,153 @@
+"""CNN feature backends and how they are derived from a PyTorch model: eager (fp32 / bf16 autocast),
+ONNX Runtime sessions, the ONNX export and static int8 quantization. `runtime.TrackClassifier` picks one.
+
+>>> export_onnx(model, 224, Path("cnn.onnx"))  # doctest: +SKIP
+>>> features = OnnxFeatures(Path("cnn.onnx"), threads=2)(torch.zeros(4, 3, 224, 224))  # [4, C]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .runtime_cache import atomic_write
+
+_OPSET = 17
+
+
+class _FeatureNet(nn.Module):
+    """What the fast backends compute: [N, 3, S, S] normalised crops -> [N, C] features."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.features(x)
+
+
+class ReleasedCNN(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("the PyTorch CNN was released: this classifier serves its ONNX Runtime backend")
+
+
+class TorchFeatures:
+    """Eager PyTorch, channels-last; `bf16` runs the convolutions under bf16 autocast."""
+
+    def __init__(self, model: nn.Module, bf16: bool = False):
+        self.bf16 = bf16
+        self.net = _FeatureNet(model).eval()  # shares the weights: autocast casts per call, no bf16 copy
+        self.net.to(memory_format=torch.channels_last)  # oneDNN's fast layout: ~1.4x on ResNet50 here
+
+    @torch.inference_mode()
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            return self.net(x).float()
+
+
+class OnnxFeatures:
+    """ONNX Runtime session on an exported (fp32 or int8) feature graph; safe for concurrent runs."""
+
+    def __init__(self, path: Path, threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Busy-waiting threads steal the core that decode, MTCNN or another request needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.path = path
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = np.ascontiguousarray(x.numpy(), dtype=np.float32)
+        return torch.from_numpy(self.session.run(None, {self.input_name: x})[0])
+
+
+def export_onnx(model: nn.Module, input_size: int, path: Path) -> Path:
+    """Export the feature extractor ([N, 3, S, S] -> [N, C], dynamic N) to `path`, atomically."""
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.onnx")
+    example = torch.zeros(2, 3, input_size, input_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
+        torch.onnx.export(
+            _FeatureNet(model).eval(),
+            (example,),
+            str(tmp),
+            input_names=["crops"],
+            output_names=["features"],
+            dynamic_axes={"crops": {0: "n"}, "features": {0: "n"}},
+            opset_version=_OPSET,
+            dynamo=False,  # the torch.export-based exporter needs onnxscript, which we do not ship
+        )
+    tmp.replace(path)
+    return path
+
+
+def quantize_int8(
+    fp32_path: Path,
+    calibration: np.ndarray,
+    path: Path,
+    batch: int = 8,
+    method: str = "MinMax",
+    exclude: Sequence[str] = (),
+    extra: dict | None = None,
+) -> Path:
+    """Static int8 quantization (QDQ, per-channel int8 weights, uint8 activations) of an exported
+    feature graph, activation ranges calibrated on `calibration` ([N, 3, S, S] float32 normalised)."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter(
+                {"crops": calibration[i : i + batch]} for i in range(0, len(calibration), batch)
+            )
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))  # ORT logs an INFO line per conv, on the root logger
+    try:
+        with tempfile.TemporaryDirectory(prefix="dfd-quant-") as work, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pre = Path(work) / "pre.onnx"
+            quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=False)
+            tmp = Path(work) / "int8.onnx"
+            quantize_static(
+                str(pre),
+                str(tmp),
+                Reader(),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=getattr(CalibrationMethod, method),
+                nodes_to_exclude=list(exclude),
+                extra_options={"CalibTensorRangeSymmetric": False, **(extra or {})},
+            )
+            atomic_write(path, tmp.read_bytes())
+    finally:
+        root.setLevel(level)
+    return path
