@@ -80,6 +80,17 @@ def test_evaluate_writes_metrics_and_plots(run_dir: Path, dfdc_dir: Path, tmp_pa
     assert len((out / "predictions.jsonl").read_text().splitlines()) == 6
 
 
+def test_evaluate_sbi_copies_pair_each_real_with_its_blend(run_dir: Path, dfdc_dir: Path, tmp_path) -> None:
+    ckpt = run_dir / "best.safetensors"
+    plain = evaluate([str(dfdc_dir)], ckpt, tmp_path / "a", workers=1, progress=False)
+    metrics = evaluate([str(dfdc_dir)], ckpt, tmp_path / "b", workers=1, progress=False, with_sbi_copies=True)
+    for key in ("video_auc", "log_loss", "n_videos"):  # the headline stays on the data as given
+        assert metrics[key] == plain[key]
+    sbi = metrics["sbi_copies"]
+    assert sbi["n_real"] == plain["n_real"] and sbi["n_fake"] == plain["n_real"]  # one blend per real
+    assert sbi["auc"] is not None
+
+
 def test_evaluate_scores_videos_as_the_server_does(tmp_path: Path, dfdc_dir: Path, run_dir: Path) -> None:
     """An untrained model: evaluate's video logit (from the crop cache) matches the server's raw_score."""
     model, config = create_model("resnet18_lstm", input_size=64, frames=6, aggregation="mean_frame")

@@ -76,10 +76,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         progress=args.progress,
+        with_sbi_copies=args.sbi_copies,
     )
+    sbi = metrics.get("sbi_copies")
     print(
         json.dumps(
             {k: metrics[k] for k in _HEADLINE}
+            | ({"sbi_copies_auc": sbi["auc"], "sbi_copies_recall": sbi["recall"]} if sbi else {})
             | {"n_videos": metrics["n_videos"], "n_no_verdict": metrics["n_no_verdict"]}
         )
     )
@@ -167,4 +170,9 @@ def register(subparsers) -> None:
     e.add_argument("--val-fraction", type=float, help="for --split (default: the training run's)")
     e.add_argument("--seed", type=int, help="for --split (default: the training run's)")
     e.add_argument("--workers", type=int, default=2, help="prepare processes (default 2)")
+    e.add_argument(
+        "--sbi-copies",
+        action="store_true",
+        help="also score a Self-Blended copy of each real video: AUC of reals vs their blends (sbi_copies)",
+    )
     e.set_defaults(func=cmd_evaluate)

@@ -136,19 +136,22 @@ def evaluate(
     val_fraction: float | None = None,
     seed: int | None = None,
     workers: int = 2,
+    with_sbi_copies: bool = False,
     progress: bool = True,
 ) -> dict:
     """Prepare (or reuse) the cache for `data`, score it with the checkpoint and write the report.
 
     `split` = "val"/"train" evaluates one side of the training split (same rule, seed and fraction as the
     checkpoint's training run unless given), e.g. to score the held-out speakers only.
+    `with_sbi_copies`: also score a Self-Blended copy of every real video and report, under `sbi_copies`,
+    how well the reals are told from their blended copies (the main metrics stay on the data as given).
     """
     from ..config import Settings
     from ..models.checkpoint import load_checkpoint
     from ..models.runtime import TrackClassifier
     from .cache import CacheSpec, load_track, prepare, read_spec
     from .datasets import discover_all, split_sources
-    from .samples import resize_crops
+    from .samples import SBI_SUFFIX, resize_crops, sbi_copies, sbi_copy_crops
 
     loaded = load_checkpoint(model_path)
     config = loaded.config
@@ -166,13 +169,20 @@ def evaluate(
     if abs(spec.scale - config.crop_scale) > 1e-6:
         raise ValueError(f"cache crops at scale {spec.scale}, the model expects {config.crop_scale}")
     records = prepare(sources, cache_dir, spec, workers=workers, progress=progress)
+    copies = sbi_copies(sources, records) if with_sbi_copies else []
     classifier = TrackClassifier(loaded)
 
     def crops_for(item: TrackItem) -> np.ndarray:
-        return resize_crops(load_track(cache_dir, {"file": item.file}, spec.size), config.input_size)
+        crops = sbi_copy_crops(load_track(cache_dir, {"file": item.file}, spec.size), item)
+        return resize_crops(crops, config.input_size)
 
-    videos = score_videos(sources, records, crops_for, classifier.score_tracks, progress)
+    scored = score_videos(sources + copies, records, crops_for, classifier.score_tracks, progress)
+    videos = [v for v in scored if not v.key.endswith(SBI_SUFFIX)]
     metrics = write_report(videos, config, out_dir)
+    if copies:  # reals against their own blended copies
+        pairs = [v for v in scored if v.label == 0 or v.key.endswith(SBI_SUFFIX)]
+        probs = np.nan_to_num(video_probabilities(pairs, config), nan=0.5)
+        metrics["sbi_copies"] = binary_metrics(np.array([v.label for v in pairs]), probs, config.threshold)
     metrics["model_id"] = loaded.model_id
     metrics["data"] = [str(Path(d).resolve()) for d in data]
     metrics["split"] = split

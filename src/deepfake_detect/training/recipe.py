@@ -4,7 +4,6 @@ optimiser, schedule, and resumable state (`Run`)."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import math
 import os
@@ -22,17 +21,17 @@ from .datasets import Source, describe, discover_all, split_sources
 from .samples import (
     TrackDataset,
     TrackItem,
-    blend_track,
     build_items,
     class_balanced_sampler,
     collate,
     expected_positive_rate,
     normalize,
     resize_crops,
+    sbi_copies,
+    sbi_copy_crops,
 )
 
 log = logging.getLogger(__name__)
-SBI_SUFFIX = "#sbi"  # val sources made from real ones when the val set has no fake
 
 
 @dataclass
@@ -118,12 +117,7 @@ class Run:
 
     def val_crops(self, item: TrackItem) -> np.ndarray:
         """A val track's crops at the model's input size ([T, s, s, 3]); SBI copies blended reproducibly."""
-        crops = load_track(self.cache_dir, {"file": item.file}, self.spec.size)
-        if item.key.endswith(SBI_SUFFIX):
-            seed = int(hashlib.sha1(f"{item.key}:{item.track_id}".encode()).hexdigest()[:8], 16)
-            crops = blend_track(crops, item.landmarks, seed)
-            if crops is None:  # the face leaves the crop: keep the pair honest, score the real one
-                crops = load_track(self.cache_dir, {"file": item.file}, self.spec.size)
+        crops = sbi_copy_crops(load_track(self.cache_dir, {"file": item.file}, self.spec.size), item)
         return resize_crops(crops, self.config.input_size)
 
     def save_state(self) -> None:
@@ -154,16 +148,6 @@ def _resume_point(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     return TrainConfig(**stored), saved
 
 
-def _val_sbi_copies(val: list[Source], records: dict[str, dict]) -> list[Source]:
-    """Without fakes in val, SBI copies of the val reals make the AUC (and the threshold) measurable."""
-    copies = []
-    for s in val:
-        key = s.key + SBI_SUFFIX
-        copies.append(dataclasses.replace(s, path=key, label=1, origin=s.origin + SBI_SUFFIX))
-        records[key] = records[s.key] | {"key": key, "label": 1}
-    return copies
-
-
 def setup_run(cfg: TrainConfig) -> Run:
     cfg, saved = _resume_point(cfg)
     if not cfg.out:
@@ -189,7 +173,7 @@ def setup_run(cfg: TrainConfig) -> Run:
     if not val_src:
         log.warning("no validation set: the checkpoints keep threshold 0.5 and temperature 1 (uncalibrated)")
     if val_src and not any(s.label for s in val_src):
-        val_src = val_src + _val_sbi_copies(val_src, records)
+        val_src = val_src + sbi_copies(val_src, records)
     items = build_items(records, train_src)
     if not items:
         raise ValueError("no face track in the training data (see the cache's index.jsonl)")

@@ -8,6 +8,8 @@ input size with INTER_AREA -> `augment_sequence`.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +69,32 @@ def blend_track(crops: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarr
         return np.stack([self_blend(c, lm, np.random.default_rng(seed))[0] for c, lm in pairs])
     except ValueError:
         return None
+
+
+SBI_SUFFIX = "#sbi"  # key suffix of a real source's SBI copy, scored as a fake in validation
+
+
+def sbi_copies(reals: list[Source], records: dict[str, dict]) -> list[Source]:
+    """A FAKE copy of each real source, its tracks to be blended by `sbi_copy_crops`; `records` gains
+    their entries. Makes an AUC measurable on reals alone: can the model see blending on unseen faces?"""
+    copies = []
+    for s in reals:
+        if s.label:
+            continue
+        key = s.key + SBI_SUFFIX
+        copies.append(dataclasses.replace(s, path=key, label=1, origin=s.origin + SBI_SUFFIX))
+        records[key] = records[s.key] | {"key": key, "label": 1}
+    return copies
+
+
+def sbi_copy_crops(crops: np.ndarray, item: TrackItem) -> np.ndarray:
+    """The crops to score for `item`: blended reproducibly (seeded by key and track) if it is an SBI
+    copy; unchanged otherwise, or when the face leaves the crop (the pair stays honest)."""
+    if not item.key.endswith(SBI_SUFFIX):
+        return crops
+    seed = int(hashlib.sha1(f"{item.key}:{item.track_id}".encode()).hexdigest()[:8], 16)
+    blended = blend_track(crops, item.landmarks, seed)
+    return crops if blended is None else blended
 
 
 def normalize(x: torch.Tensor, mean: tuple, std: tuple) -> torch.Tensor:
