@@ -60,6 +60,11 @@ def _looks_like_video(path: Path) -> bool:
     )
 
 
+def _reason(e: Exception) -> str:
+    """FFmpeg's message without the file name: uploads live under server-side temporary names."""
+    return getattr(e, "strerror", None) or type(e).__name__
+
+
 def _open(path: Path) -> av.container.InputContainer:
     size = path.stat().st_size
     if size == 0:
@@ -68,7 +73,9 @@ def _open(path: Path) -> av.container.InputContainer:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
         if _looks_like_video(path):
-            raise CorruptMedia(f"the file looks like a video container but cannot be opened: {e}") from e
+            raise CorruptMedia(
+                f"the file looks like a video container but cannot be opened: {_reason(e)}"
+            ) from e
         raise UnsupportedMedia("the file is not a video container FFmpeg recognises") from e
     if any(tag in container.format.name for tag in _IMAGE_DEMUXERS):
         container.close()
@@ -117,7 +124,7 @@ def _scan(path: Path) -> tuple[VideoInfo, list[int]]:
                     pts.append(packet.pts)
         except av.error.FFmpegError as e:
             if not pts:
-                raise CorruptMedia(f"the container cannot be read: {e}") from e
+                raise CorruptMedia(f"the container cannot be read: {_reason(e)}") from e
         pts = sorted(set(pts))
         tb = float(stream.time_base) if stream.time_base else None
         if stream.duration and tb:
@@ -158,7 +165,7 @@ def probe(path: str | os.PathLike, limits: MediaLimits | None = None) -> VideoIn
         try:
             first = next(container.decode(container.streams.video[0]), None)
         except av.error.FFmpegError as e:
-            raise CorruptMedia(f"the first frame cannot be decoded: {e}") from e
+            raise CorruptMedia(f"the first frame cannot be decoded: {_reason(e)}") from e
     if first is None:
         raise CorruptMedia("no frame of the video could be decoded")
     return _with_rotation(info, _clockwise_rotation(first))
@@ -208,7 +215,7 @@ def sample_frames(
                     break
         except av.error.FFmpegError as e:
             if not frames:
-                raise CorruptMedia(f"decoding failed before any frame: {e}") from e
+                raise CorruptMedia(f"decoding failed before any frame: {_reason(e)}") from e
             # A damaged tail: keep what decoded; the report says how many frames were analysed.
     if not frames:
         raise CorruptMedia("no frame of the video could be decoded")

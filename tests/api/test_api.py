@@ -92,7 +92,9 @@ def test_display_name_strips_control_characters():
     ],
 )
 def test_bad_uploads_get_problem_json(client, fixture, status, request):
-    assert_problem(upload(client, request.getfixturevalue(fixture)), status)
+    response = upload(client, request.getfixturevalue(fixture))
+    assert_problem(response, status)
+    assert "deepfake-upload" not in response.json()["detail"]  # no server-side temporary file names
     assert client.get("/health").json()["status"] == "healthy"
 
 
