@@ -105,10 +105,13 @@ def _csv(value: str) -> list[str]:
 
 
 def register(subparsers) -> None:
+    from .. import bench  # the package's docstring describes the command
     from ..models.runtime import RUNTIMES
 
     p = subparsers.add_parser(
-        "bench", help="benchmark the pipeline against a seed-style one", description=__doc__.split("\n")[0]
+        "bench",
+        help="benchmark the pipeline against a seed-style one",
+        description=bench.__doc__.split("\n")[0],
     )
     p.add_argument("--quick", action="store_true", help="tiny clips and model, one repetition: seconds")
     p.add_argument("--model", help="checkpoint (default: a seeded random-init ResNet50+BiLSTM)")
