@@ -37,10 +37,9 @@ def _match_cost(track_box: np.ndarray, det: Detection, reach: float = 1.0) -> fl
 
 
 def _predicted_box(track: FaceTrack, position: int) -> np.ndarray:
-    """The track's last box moved on by its last velocity (per sampled frame) to `position`."""
+    """The last box of a track with >= 2 detections, moved on by its last velocity (per sampled frame)
+    to `position`."""
     last = track.detections[-1].box.astype(np.float64)
-    if len(track) < 2:
-        return last
     steps = track.frame_positions[-1] - track.frame_positions[-2]
     velocity = (last - track.detections[-2].box) / steps
     centre_shift = (velocity[:2] + velocity[2:]) / 2  # move, don't resize: sizes are noisy

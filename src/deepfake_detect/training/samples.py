@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def sampling_weights(items: list[TrackItem], oversample: bool = True) -> np.ndar
     if not oversample:
         return np.full(len(items), 1.0 / len(items))
     cells = sampling_cells(items)
-    counts = {c: cells.count(c) for c in set(cells)}
+    counts = Counter(cells)
     weights = np.array([1.0 / (len(counts) * counts[c]) for c in cells])
     return weights / weights.sum()
 
