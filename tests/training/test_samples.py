@@ -88,6 +88,7 @@ def test_oversampling_balances_classes_and_pos_weight_accounts_for_it() -> None:
     assert expected_positive_rate(items, oversample=True, p_sbi=0.0) == pytest.approx(0.5)  # pos_weight 1
     assert expected_positive_rate(items, oversample=False, p_sbi=0.0) == pytest.approx(0.1)  # -> pos_weight 9
     assert expected_positive_rate(_items([0] * 8), oversample=True, p_sbi=0.5) == 0.5  # SBI-only
+    assert expected_positive_rate(_items([0] * 8), oversample=True, p_sbi=0.3) == 0.3  # --p-sbi as given
 
 
 def test_sampling_balances_family_cells_so_a_fake_only_family_is_no_shortcut() -> None:

@@ -131,7 +131,12 @@ def register(subparsers) -> None:
         help="Self-Blended Images from real tracks (default: on only when there are no fakes)",
     )
     t.add_argument("--sbi-only", action="store_true", help="train real vs SBI, ignoring real fakes")
-    t.add_argument("--p-sbi", type=float, help="share of real tracks blended (default 0.5)")
+    t.add_argument(
+        "--p-sbi",
+        type=float,
+        help="share of real tracks blended (default 0.5; reals of families without fakes: at least 0.5 "
+        "when another family has fakes)",
+    )
     t.add_argument("--pos-weight", help="auto | none | a number (default auto)")
     t.add_argument("--oversample", action=argparse.BooleanOptionalAction, help="class-balanced sampling")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, help="robustness augmentation")

@@ -207,12 +207,14 @@ def sampling_weights(items: list[TrackItem], oversample: bool = True) -> np.ndar
 
 
 def sbi_probabilities(items: list[TrackItem], p_sbi: float) -> np.ndarray:
-    """Per item: the chance that a real track becomes an SBI pseudo-fake. Reals of a family without
-    fakes get at least 0.5, so inside that family SBI balances the classes; fakes are never blended."""
+    """Per item: the chance that a real track becomes an SBI pseudo-fake. When some family has real
+    fakes, reals of the families without get at least 0.5, so inside those SBI balances the classes;
+    with no family mixed (SBI-only data) every real gets `p_sbi`. Fakes are never blended."""
     if p_sbi <= 0:
         return np.zeros(len(items))
     pooled = [c.startswith("pool:") for c in sampling_cells(items)]
-    p_real = [max(p_sbi, 0.5) if pool else p_sbi for pool in pooled]
+    floor = 0.5 if not all(pooled) else p_sbi
+    p_real = [max(p_sbi, floor) if pool else p_sbi for pool in pooled]
     return np.array([0.0 if it.label else p for it, p in zip(items, p_real, strict=True)])
 
 
