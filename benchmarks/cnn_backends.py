@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deepfake_detect.inference.runtime import BACKENDS, TrackClassifier
 from deepfake_detect.models import create_model, load_checkpoint, save_checkpoint
-from deepfake_detect.models.runtime import BACKENDS, TrackClassifier
 
 
 def main() -> None:

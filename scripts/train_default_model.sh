@@ -18,6 +18,6 @@ $BIN/deepfake-detect train "$DATA/timit" "$DATA/videos" "$DATA/faces" \
 $BIN/deepfake-detect evaluate "$DATA/timit" "$DATA/videos" "$DATA/faces" \
     --model "$OUT/best.safetensors" --cache "$CACHE" --out "$OUT/eval_val" --split val
 if [ "$INSTALL" = 1 ]; then
-    $BIN/python -m deepfake_detect.models.bundled "$OUT/best.safetensors" \
+    $BIN/python -m deepfake_detect.inference.bundled "$OUT/best.safetensors" \
         "ResNet18+BiLSTM (160 px) trained from scratch on ../shared/data: TIMIT real/fake, real photos and video, SBI pseudo-fakes; speaker-disjoint val"
 fi

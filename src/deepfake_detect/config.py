@@ -84,7 +84,7 @@ class Settings(BaseSettings):
         description="Intra-op threads for inference. Unset: all cores.",
     )
 
-    # --- inference runtime (models/runtime.py, docs/performance.md) ---
+    # --- inference runtime (inference/runtime.py, docs/performance.md) ---
     runtime: Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8"] = Field(
         "auto",
         validation_alias=_env("RUNTIME"),

@@ -16,9 +16,9 @@ import numpy as np
 
 from .config import Settings
 from .faces import CropSpec, FaceDetector, build_tracks, crop_face, crop_track
+from .inference.runtime import TrackClassifier
 from .media import MediaLimits, sample_frames
 from .models.checkpoint import LoadedModel
-from .models.runtime import TrackClassifier
 from .report import FaceObservation, FaceTrackReport, StageTimings, VideoMeta, VideoReport
 from .verdict import decide, sigmoid, track_logit
 
@@ -45,7 +45,7 @@ class Detector:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Detector:
-        from .models.bundled import resolve_model  # bundled default when MODEL_PATH is unset
+        from .inference.bundled import resolve_model  # bundled default when MODEL_PATH is unset
 
         return cls(resolve_model(settings), settings)
 

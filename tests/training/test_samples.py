@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from deepfake_detect.inference.runtime import TrackClassifier
 from deepfake_detect.models import LoadedModel, create_model
-from deepfake_detect.models.runtime import TrackClassifier
 from deepfake_detect.training.augment import RobustAugment
 from deepfake_detect.training.cache import CacheSpec, prepare
 from deepfake_detect.training.datasets import discover

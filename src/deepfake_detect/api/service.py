@@ -41,7 +41,7 @@ class InferenceService:
 
     def load(self) -> None:
         """Load the model; on failure keep serving, with the reason in /health and 503s."""
-        tune_malloc()  # before the worker threads and their buffers exist (models/runtime.py)
+        tune_malloc()  # before the worker threads and their buffers exist (inference/runtime.py)
         threads = self.settings.torch_threads or max(
             1, (os.cpu_count() or 1) // self.settings.inference_workers
         )

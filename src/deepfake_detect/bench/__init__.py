@@ -10,7 +10,7 @@ One run, four parts, all on the same videos and the same model weights:
    720p clip: videos per minute, latency, peak RSS (VmHWM), and cold start (process start -> healthy)
    with a warm and (`--cold`) an empty runtime cache;
 4. with `--accuracy DATA` (labelled videos or the TIMIT frame folders) and a trained `--model`: video AUC
-   of each approximate backend against fp32, recorded so `RUNTIME=auto` may use it (models/runtime.py).
+   of each approximate backend against fp32, recorded so `RUNTIME=auto` may use it (inference/runtime.py).
 
 The clips are generated (10 s, 1080p and 720p, one face) into `--workdir`; `../shared/data/videos/real`
 is added when present. Without `--model` (or MODEL_PATH) the model is a seeded random-init

@@ -12,8 +12,8 @@ def validate_accuracy(model_path: Path, data: list[str], runtimes: list[str], wo
     """Video AUC of each runtime vs eager fp32 on labelled data (the checkpoint's validation split when
     it records one), |P - P_fp32| per video; records the result for RUNTIME=auto."""
     from ..config import Settings
+    from ..inference.runtime import AUC_TOLERANCE, PROB_TOLERANCE, TrackClassifier, record_validation
     from ..models.checkpoint import load_checkpoint
-    from ..models.runtime import AUC_TOLERANCE, PROB_TOLERANCE, TrackClassifier, record_validation
     from ..training.cache import CacheSpec, load_track, prepare, read_spec
     from ..training.datasets import discover_all, split_sources
     from ..training.evaluate import score_videos, video_probabilities

@@ -106,7 +106,7 @@ def _csv(value: str) -> list[str]:
 
 def register(subparsers) -> None:
     from .. import bench  # the package's docstring describes the command
-    from ..models.runtime import RUNTIMES
+    from ..inference.runtime import RUNTIMES
 
     p = subparsers.add_parser(
         "bench",

@@ -1,5 +1,10 @@
-"""Models: a registry of CNN+BiLSTM architectures, checkpoint I/O and the inference runtime."""
+"""Models: a registry of CNN+BiLSTM architectures and checkpoint I/O. Running them is `inference/`.
 
+Every architecture module is imported here, so importing the package registers them all (as timm does);
+`registry.py` itself imports none of them.
+"""
+
+from . import cnn_lstm  # noqa: F401  (registers the CNN+BiLSTM architectures)
 from .checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from .registry import ModelConfig, create_model, default_config, list_models, register_model
 

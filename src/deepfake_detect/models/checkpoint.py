@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import CheckpointError
-from .registry import ModelConfig, create_model, default_config
+from .registry import ModelConfig, create_model, seed_config
 
 METADATA_KEY = "deepfake_detect"
 _SEED_WRAPPERS = ("model_state_dict", "state_dict")
@@ -36,6 +36,12 @@ class LoadedModel:
     path: Path
     sha256: str
     source_format: str  # "safetensors" or "seed-pth"
+
+    @classmethod
+    def in_memory(cls, model: nn.Module, config: ModelConfig) -> LoadedModel:
+        """A model that has no file (yet), e.g. one being trained: scored by `inference.TrackClassifier`
+        on the torch backend, which needs no derived files."""
+        return cls(model, config, Path("<in memory>"), "0" * 64, "in-memory")
 
     @property
     def model_id(self) -> str:
@@ -62,21 +68,15 @@ def _unwrap(obj) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in obj.items()}
 
 
-def _seed_arch(state: dict[str, torch.Tensor]) -> str:
-    """Which registered architecture a plain state dict belongs to, from its LSTM input width."""
+def _seed_config(state: dict[str, torch.Tensor]) -> ModelConfig:
+    """The registered architecture a plain state dict belongs to, by its BiLSTM's input width."""
     w = state.get("lstm.weight_ih_l0")
     if w is None:
         raise CheckpointError("no 'lstm.weight_ih_l0' in the state dict: not a CNN+BiLSTM checkpoint")
-    by_width = {
-        2048: "resnet50_lstm",
-        512: "resnet18_lstm",
-        960: "mobilenetv3_lstm",
-        1280: "efficientnet_b0_lstm",
-    }
-    arch = by_width.get(int(w.shape[1]))
-    if arch is None:
+    config = seed_config(int(w.shape[1]))
+    if config is None:
         raise CheckpointError(f"unrecognised LSTM input width {w.shape[1]}")
-    return arch
+    return config
 
 
 def _build(config: ModelConfig, state: dict[str, torch.Tensor]) -> nn.Module:
@@ -114,10 +114,7 @@ def load_checkpoint(path: str | os.PathLike) -> LoadedModel:
         except Exception as e:  # pickle errors, zip errors, refused globals...
             raise CheckpointError(f"not a loadable PyTorch state dict (weights_only=True): {e}") from e
         state = _unwrap(obj)
-        # The seed's recipe: last BiLSTM step, ImageNet normalisation, threshold 0.5, uncalibrated.
-        config = default_config(_seed_arch(state))
-        if config.arch == "resnet50_lstm":
-            config = ModelConfig(arch="resnet50_lstm", pooling="last", frames=12, crop_scale=1.2)
+        config = _seed_config(state)  # registered defaults + the architecture's seed recipe, uncalibrated
         fmt = "seed-pth"
     return LoadedModel(_build(config, state), config, path, file_sha256(path), fmt)
 

@@ -54,22 +54,29 @@ def _pooled(features: nn.Module) -> nn.Sequential:
     return nn.Sequential(features, nn.AdaptiveAvgPool2d(1))
 
 
-@register_model("resnet50_lstm", input_size=224, pooling="last")
-def resnet50_lstm(pooling: str = "last") -> CnnLstm:
+# The seed's .pth files: ResNet50, last BiLSTM step, 12 frames, crop 1.2x the face box, uncalibrated.
+@register_model(
+    "resnet50_lstm",
+    feature_dim=2048,
+    seed_recipe=dict(frames=12, crop_scale=1.2),
+    input_size=224,
+    pooling="last",
+)
+def resnet50_lstm(feature_dim: int, pooling: str = "last") -> CnnLstm:
     """The seed's architecture (25.6 M parameters in the CNN)."""
-    return CnnLstm(_resnet_trunk(tvm.resnet50(weights=None)), 2048, pooling=pooling)
+    return CnnLstm(_resnet_trunk(tvm.resnet50(weights=None)), feature_dim, pooling=pooling)
 
 
-@register_model("resnet18_lstm", input_size=160, pooling="mean")
-def resnet18_lstm(pooling: str = "mean") -> CnnLstm:
-    return CnnLstm(_resnet_trunk(tvm.resnet18(weights=None)), 512, pooling=pooling)
+@register_model("resnet18_lstm", feature_dim=512, input_size=160, pooling="mean")
+def resnet18_lstm(feature_dim: int, pooling: str = "mean") -> CnnLstm:
+    return CnnLstm(_resnet_trunk(tvm.resnet18(weights=None)), feature_dim, pooling=pooling)
 
 
-@register_model("mobilenetv3_lstm", input_size=160, pooling="mean")
-def mobilenetv3_lstm(pooling: str = "mean") -> CnnLstm:
-    return CnnLstm(_pooled(tvm.mobilenet_v3_large(weights=None).features), 960, pooling=pooling)
+@register_model("mobilenetv3_lstm", feature_dim=960, input_size=160, pooling="mean")
+def mobilenetv3_lstm(feature_dim: int, pooling: str = "mean") -> CnnLstm:
+    return CnnLstm(_pooled(tvm.mobilenet_v3_large(weights=None).features), feature_dim, pooling=pooling)
 
 
-@register_model("efficientnet_b0_lstm", input_size=160, pooling="mean")
-def efficientnet_b0_lstm(pooling: str = "mean") -> CnnLstm:
-    return CnnLstm(_pooled(tvm.efficientnet_b0(weights=None).features), 1280, pooling=pooling)
+@register_model("efficientnet_b0_lstm", feature_dim=1280, input_size=160, pooling="mean")
+def efficientnet_b0_lstm(feature_dim: int, pooling: str = "mean") -> CnnLstm:
+    return CnnLstm(_pooled(tvm.efficientnet_b0(weights=None).features), feature_dim, pooling=pooling)

@@ -1,5 +1,9 @@
 """Architectures by name, each with the config (preprocessing included) it expects.
 
+Architectures register themselves when their module is imported (`models/__init__.py` imports them
+all, as timm does); this module imports none of them.
+
+>>> from deepfake_detect.models import create_model, list_models
 >>> model, config = create_model("resnet50_lstm")
 >>> config.input_size, config.pooling
 (224, 'last')
@@ -12,28 +16,46 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import torch
 from torch import nn
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+LEGACY_PATCH_SIZE = 224  # every checkpoint trained before patch_size existed cut its crops from 224 px
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Everything serving and training must agree on; stored in every checkpoint we write."""
+    """Everything serving and training must agree on; stored in every checkpoint we write.
+
+    Crop geometry: a square *patch* of side `patch_scale` x the MTCNN box is cut from the full-resolution
+    frame and resampled to `patch_size` px (the training cache stores these patches); the model's crop is
+    the centre `crop_scale / patch_scale` of the patch, resized to `input_size`. Serving makes the patch
+    too, so both sides see the same pixels (`faces/crop.py`).
+    """
 
     arch: str
-    input_size: int = 224  # square face crop side
+    input_size: int = 224  # square face crop side fed to the CNN
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     crop_scale: float = 1.3  # crop side / MTCNN box side
+    patch_size: int = LEGACY_PATCH_SIZE  # side of the face patch every crop is cut from
+    patch_scale: float | None = None  # patch side / MTCNN box side; None: crop_scale (no extra margin)
     frames: int = 32  # frames sampled per video in training (serving reads FRAMES_PER_VIDEO)
     pooling: str = "last"  # BiLSTM output used for the track logit: "last" (the seed's) or "mean"
     aggregation: str = "lstm"  # track score: "lstm", "mean_frame" or "confident_frames"
     threshold: float = 0.5  # P(fake) at or above which a video is FAKE
     temperature: float = 1.0  # logits are divided by this before the sigmoid (calibration)
     extra: dict = field(default_factory=dict)  # free-form: training summary, card, ...
+
+    def normalize(self, crops: torch.Tensor) -> torch.Tensor:
+        """[..., S, S, 3] uint8 RGB crops -> [..., 3, S, S] float32 normalised: the model's input, for
+        serving and training alike."""
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(3, 1, 1) * 255.0
+        std = torch.tensor(self.std, dtype=torch.float32).view(3, 1, 1) * 255.0
+        return (crops.movedim(-1, -3).float() - mean) / std
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -45,43 +67,67 @@ class ModelConfig:
         for key in ("mean", "std"):
             if key in values:
                 values[key] = tuple(values[key])
+        if "patch_size" not in values:  # written before patch_size: the training cache's crop size
+            recipe = values.get("extra", {}).get("training", {}).get("recipe", {})
+            values["patch_size"] = int(recipe.get("cache_size") or LEGACY_PATCH_SIZE)
         return cls(**values)
 
 
-_REGISTRY: dict[str, tuple[Callable[..., nn.Module], ModelConfig]] = {}
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    factory: Callable[..., nn.Module]  # factory(feature_dim=..., pooling=...) -> untrained model
+    feature_dim: int  # CNN feature width = the BiLSTM's input width (tells plain .pth files apart)
+    defaults: ModelConfig
+    seed_recipe: dict[str, Any]  # config overrides for a plain .pth state dict of this architecture
 
 
-def register_model(name: str, **config_defaults) -> Callable:
-    """Decorator: `@register_model("x", input_size=160)` on a factory returning an nn.Module."""
+_REGISTRY: dict[str, Architecture] = {}
+
+
+def register_model(
+    name: str, feature_dim: int, seed_recipe: dict[str, Any] | None = None, **config_defaults: Any
+) -> Callable:
+    """Decorator: `@register_model("x", feature_dim=512, input_size=160)` on a factory taking
+    (feature_dim, pooling) and returning an nn.Module."""
 
     def wrap(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        _REGISTRY[name] = (factory, ModelConfig(arch=name, **config_defaults))
+        defaults = ModelConfig(arch=name, **config_defaults)
+        _REGISTRY[name] = Architecture(name, factory, feature_dim, defaults, seed_recipe or {})
         return factory
 
     return wrap
 
 
+def architecture(name: str) -> Architecture:
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown architecture {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
 def list_models() -> list[str]:
-    _ensure_loaded()
     return sorted(_REGISTRY)
 
 
 def default_config(name: str) -> ModelConfig:
-    _ensure_loaded()
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown architecture {name!r}; known: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name][1]
+    return architecture(name).defaults
 
 
-def create_model(name: str, config: ModelConfig | None = None, **overrides) -> tuple[nn.Module, ModelConfig]:
+def seed_config(feature_dim: int) -> ModelConfig | None:
+    """The config a plain `.pth` state dict whose BiLSTM reads `feature_dim` features is loaded with
+    (registered defaults plus the architecture's `seed_recipe`); None when no architecture has that width."""
+    for arch in _REGISTRY.values():
+        if arch.feature_dim == feature_dim:
+            return dataclasses.replace(arch.defaults, **arch.seed_recipe)
+    return None
+
+
+def create_model(
+    name: str, config: ModelConfig | None = None, **overrides: Any
+) -> tuple[nn.Module, ModelConfig]:
     """Build an untrained model and its config (the registered defaults, updated by `overrides`)."""
-    _ensure_loaded()  # load_checkpoint in a fresh process comes here without default_config
-    config = config or default_config(name)
+    arch = architecture(name)
+    config = config or arch.defaults
     if overrides:
         config = dataclasses.replace(config, **overrides)
-    factory = _REGISTRY[name][0]
-    return factory(pooling=config.pooling), config
-
-
-def _ensure_loaded() -> None:
-    from . import cnn_lstm  # noqa: F401  (registers the architectures)
+    return arch.factory(feature_dim=arch.feature_dim, pooling=config.pooling), config

@@ -1,6 +1,6 @@
 """`evaluate`: video- and frame-level metrics of a checkpoint on labelled data, from the crop cache.
 
-Every face track of a video is scored by the serving runtime (`models.runtime.TrackClassifier`) and the
+Every face track of a video is scored by the serving runtime (`inference.runtime.TrackClassifier`) and the
 video's probability is `sigmoid(verdict.video_logit(tracks, config.aggregation), config.temperature)`,
 decided against `config.threshold`: the numbers `scan` and the server report. A video with no face track
 has no verdict: it counts as 0.5 and is listed under `no_verdict`.
@@ -147,8 +147,8 @@ def evaluate(
     how well the reals are told from their blended copies (the main metrics stay on the data as given).
     """
     from ..config import Settings
+    from ..inference.runtime import TrackClassifier
     from ..models.checkpoint import load_checkpoint
-    from ..models.runtime import TrackClassifier
     from .cache import CacheSpec, load_track, prepare, read_spec
     from .datasets import discover_all, split_sources
     from .samples import SBI_SUFFIX, resize_crops, sbi_copies, sbi_copy_crops

@@ -99,7 +99,7 @@ def sbi_copy_crops(crops: np.ndarray, item: TrackItem) -> np.ndarray:
 
 
 def normalize(x: torch.Tensor, mean: tuple, std: tuple) -> torch.Tensor:
-    """[B, T, S, S, 3] uint8 -> [B, T, 3, S, S] float32, as models.runtime.TrackClassifier.preprocess."""
+    """[B, T, S, S, 3] uint8 -> [B, T, 3, S, S] float32, as inference.runtime.TrackClassifier.preprocess."""
     m = torch.tensor(mean, dtype=torch.float32).view(1, 1, 3, 1, 1) * 255.0
     s = torch.tensor(std, dtype=torch.float32).view(1, 1, 3, 1, 1) * 255.0
     return (x.permute(0, 1, 4, 2, 3).float() - m) / s

@@ -44,10 +44,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from ..models.checkpoint import LoadedModel, file_sha256
 from .backends import OnnxFeatures, ReleasedCNN, TorchFeatures, export_onnx, quantize_int8
+from .cache import RuntimeCache, cache_dir_for
 from .calibration_data import folder_face_crops, synthetic_face_crops
-from .checkpoint import LoadedModel, file_sha256
-from .runtime_cache import RuntimeCache, cache_dir_for
 
 log = logging.getLogger("deepfake_detect.runtime")
 

@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .checkpoint import LoadedModel
+from ..models.checkpoint import LoadedModel
 
 CACHE_FOLDER = ".deepfake_detect_cache"
 CACHE_VERSION = 1  # bump when the derived files change shape; old caches are then re-derived

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .runtime_cache import atomic_write
+from .cache import atomic_write
 
 _OPSET = 17
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from deepfake_detect.inference import cache as rc
+from deepfake_detect.inference import runtime as rt
+from deepfake_detect.inference.runtime import TrackClassifier, compare_backends, record_validation
 from deepfake_detect.models import create_model, load_checkpoint, save_checkpoint
-from deepfake_detect.models import runtime as rt
-from deepfake_detect.models import runtime_cache as rc
-from deepfake_detect.models.runtime import TrackClassifier, compare_backends, record_validation
 
 
 @pytest.fixture(scope="module")

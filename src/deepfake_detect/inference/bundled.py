@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import NoModel
-from .checkpoint import LoadedModel, load_checkpoint
+from ..models.checkpoint import LoadedModel, load_checkpoint
 
 BUNDLED_NAME = "default.safetensors"
 
@@ -38,7 +38,7 @@ def bundle(source: Path, summary: str, target: Path | None = None) -> Path:
     """
     import dataclasses
 
-    from .checkpoint import save_checkpoint
+    from ..models.checkpoint import save_checkpoint
 
     loaded = load_checkpoint(source)
     extra = dict(loaded.config.extra, summary=summary, source_checkpoint=source.name)
@@ -51,5 +51,5 @@ if __name__ == "__main__":
     import sys
 
     if len(sys.argv) != 3:
-        sys.exit("usage: python -m deepfake_detect.models.bundled CHECKPOINT 'one-line summary'")
+        sys.exit("usage: python -m deepfake_detect.inference.bundled CHECKPOINT 'one-line summary'")
     print(bundle(Path(sys.argv[1]), sys.argv[2]))
