@@ -29,7 +29,7 @@ def plot_timeline(report: VideoReport, path: str | Path) -> Path:
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("time (s)")
         ax.set_ylabel("P(fake)")
-        verdict = report.prediction
+        verdict: str = report.prediction
         if report.fake_probability is not None:
             verdict += f"  P(fake)={report.fake_probability:.2f}"
         ax.set_title(f"{report.video_name}: {verdict}", fontsize=10)

@@ -1,19 +1,59 @@
-"""Verdict stage: track scores from frame evidence, calibration, and the video's decision.
+"""Verdict stage: from the classifier's scores per face track to the video's P(fake) and label.
 
-One fake face makes a fake video, so the video's probability is the highest track probability.
-The same functions serve the API, the CLI and evaluation, so the numbers always agree.
+Every number a user sees is decided here, once, for the server, `scan`, `evaluate`, `bench --accuracy`
+and training's validation alike:
+
+- a track's logit, by the model's aggregation rule (`track_logit`);
+- calibrated probabilities, sigmoid(logit / temperature) (`sigmoid`);
+- the video: one fake face makes a fake video, so its logit is the highest track logit (`video_logit`);
+- the label: FAKE when P(fake) >= threshold, else REAL; no face track at all is NO_FACE, never judged
+  from the full frame (`ScoringRule.judge`).
+
+>>> rule = ScoringRule(aggregation="lstm", temperature=1.0, threshold=0.5)
+>>> v = rule.judge([TrackScore(2.0, np.zeros(3)), TrackScore(-1.0, np.zeros(3))])
+>>> v.label, round(v.fake_probability, 4), v.logit, v.track
+('FAKE', 0.8808, 2.0, 0)
+>>> rule.judge([]).label
+'NO_FACE'
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, NamedTuple, Protocol, overload
+
 import numpy as np
 
 AGGREGATIONS = ("lstm", "mean_frame", "confident_frames")
+Label = Literal["REAL", "FAKE", "NO_FACE"]
 
 
+class TrackScore(NamedTuple):
+    """What the classifier says about one face track."""
+
+    logit: float  # the BiLSTM's sequence logit
+    frame_logits: np.ndarray  # [T] float32, one per crop of the track
+
+
+Tracks = Sequence[TrackScore | tuple[float, np.ndarray]]  # one video's scored face tracks
+
+
+@overload
+def sigmoid(x: float, temperature: float = 1.0) -> float: ...
+@overload
+def sigmoid(x: np.ndarray, temperature: float = 1.0) -> np.ndarray: ...
 def sigmoid(x: float | np.ndarray, temperature: float = 1.0) -> float | np.ndarray:
-    """Calibrated probability: sigmoid(logit / temperature)."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64) / temperature))
+    """Calibrated probability sigmoid(x / temperature), numerically stable; float in, float out.
+
+    >>> sigmoid(0.0), sigmoid(np.array([-1000.0, 1000.0])).tolist()
+    (0.5, [0.0, 1.0])
+    """
+    if temperature <= 0:
+        raise ValueError("temperature must be > 0")
+    z = np.asarray(x, dtype=np.float64) / temperature
+    p = np.exp(-np.logaddexp(0.0, -z))
+    return float(p) if p.ndim == 0 else p
 
 
 def track_logit(lstm_logit: float, frame_logits: np.ndarray, rule: str = "lstm") -> float:
@@ -43,17 +83,9 @@ def track_logit(lstm_logit: float, frame_logits: np.ndarray, rule: str = "lstm")
     raise ValueError(f"unknown aggregation {rule!r}; known: {', '.join(AGGREGATIONS)}")
 
 
-def decide(probability: float, threshold: float) -> tuple[str, float]:
-    """(label, confidence) where confidence is the probability of the returned label."""
-    if probability >= threshold:
-        return "FAKE", probability
-    return "REAL", 1.0 - probability
-
-
-def video_logit(tracks: list[tuple[float, np.ndarray]], rule: str = "lstm") -> float | None:
-    """The video's logit from its scored face tracks ((BiLSTM logit, per-frame logits [T]) each):
-    the highest `track_logit` (one fake face makes a fake video); None when there is no face track.
-    Its probability is `sigmoid(video_logit, temperature)`, as `pipeline.Detector` reports it.
+def video_logit(tracks: Tracks, rule: str = "lstm") -> float | None:
+    """The video's logit: the highest `track_logit` of its face tracks (one fake face makes a fake
+    video); None when there is no face track.
 
     >>> video_logit([(0.5, np.zeros(3)), (-2.0, np.zeros(3))])
     0.5
@@ -61,3 +93,62 @@ def video_logit(tracks: list[tuple[float, np.ndarray]], rule: str = "lstm") -> f
     if not tracks:
         return None
     return max(track_logit(lstm, frames, rule) for lstm, frames in tracks)
+
+
+def decide(probability: float, threshold: float) -> tuple[Literal["REAL", "FAKE"], float]:
+    """(label, confidence) where confidence is the probability of the returned label."""
+    if probability >= threshold:
+        return "FAKE", probability
+    return "REAL", 1.0 - probability
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: Label
+    fake_probability: float | None  # calibrated P(fake) of the video; None: NO_FACE
+    confidence: float | None  # probability of `label`
+    logit: float | None  # the deciding track's logit
+    track: int | None  # index of the deciding (most fake-looking) face track
+
+
+class _Calibrated(Protocol):  # a ModelConfig
+    @property
+    def aggregation(self) -> str: ...
+    @property
+    def temperature(self) -> float: ...
+    @property
+    def threshold(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class ScoringRule:
+    """The model's aggregation, temperature and threshold: everything between track scores and a label."""
+
+    aggregation: str = "lstm"
+    temperature: float = 1.0
+    threshold: float = 0.5
+
+    @classmethod
+    def of(cls, config: _Calibrated, threshold: float | None = None) -> ScoringRule:
+        """The rule of a `ModelConfig`; `threshold` overrides the model's (PREDICTION_THRESHOLD)."""
+        return cls(
+            config.aggregation, config.temperature, config.threshold if threshold is None else threshold
+        )
+
+    def track_logits(self, tracks: Tracks) -> list[float]:
+        return [track_logit(lstm, frames, self.aggregation) for lstm, frames in tracks]
+
+    def video_probability(self, tracks: Tracks) -> float | None:
+        """Calibrated P(fake) of a video; None without a face track."""
+        z = video_logit(tracks, self.aggregation)
+        return None if z is None else sigmoid(z, self.temperature)
+
+    def judge(self, tracks: Tracks) -> Verdict:
+        """The video's verdict from its scored face tracks."""
+        if not tracks:
+            return Verdict("NO_FACE", None, None, None, None)
+        logits = self.track_logits(tracks)
+        worst = int(np.argmax(logits))  # first of equals, like max()
+        probability = sigmoid(logits[worst], self.temperature)
+        label, confidence = decide(probability, self.threshold)
+        return Verdict(label, probability, confidence, logits[worst], worst)

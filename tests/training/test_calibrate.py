@@ -98,3 +98,12 @@ def test_calibration_bias_is_folded_into_the_model_and_restored() -> None:
     torch.testing.assert_close(shifted[0], before[0] + 1.5)  # track logit
     torch.testing.assert_close(shifted[1], before[1] + 1.5)  # every frame logit
     torch.testing.assert_close(model.temporal(feats)[1], before[1], rtol=0, atol=0)
+
+
+def test_platt_temperature_alone_recovers_two() -> None:
+    rng = np.random.default_rng(42)
+    true_logit = rng.normal(0.0, 2.0, 40_000)
+    labels = (rng.random(true_logit.size) < 1 / (1 + np.exp(-true_logit))).astype(int)
+    t, bias = fit_platt(labels, true_logit * 2, fit_bias=False)
+    assert t == pytest.approx(2.0, abs=0.2) and bias == 0.0
+    assert fit_platt(labels, true_logit, fit_bias=False)[0] == pytest.approx(1.0, abs=0.1)

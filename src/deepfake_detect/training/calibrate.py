@@ -20,20 +20,21 @@ Videos without a face track take no part. With one class only nothing can be fit
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import torch
 from scipy.optimize import minimize, minimize_scalar
 from sklearn.metrics import roc_auc_score
+from torch import nn
 
+from ..models.cnn_lstm import CnnLstm
 from ..models.registry import ModelConfig
-from ..verdict import AGGREGATIONS, video_logit
-from .metrics import apply_temperature, choose_threshold
-
-Tracks = list[tuple[float, np.ndarray]]  # one video's face tracks: (BiLSTM logit, frame logits [T])
+from ..verdict import AGGREGATIONS, Tracks, TrackScore, sigmoid, video_logit
+from .metrics import choose_threshold, log_loss
 
 
 @dataclass
@@ -51,20 +52,15 @@ class Calibration:
         return dataclasses.asdict(self)
 
 
-def _log_loss(labels: np.ndarray, probs: np.ndarray) -> float:
-    p = np.clip(probs, 1e-6, 1 - 1e-6)
-    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
-
-
-def video_logits(videos: list[Tracks], rule: str) -> np.ndarray:
+def video_logits(videos: Sequence[Tracks], rule: str) -> np.ndarray:
     """[N] video logits by `rule`; NaN for a video without a face track."""
     out = [video_logit(tracks, rule) for tracks in videos]
     return np.array([np.nan if v is None else v for v in out], dtype=np.float64)
 
 
-def shift(videos: list[Tracks], bias: float) -> list[Tracks]:
+def shift(videos: Sequence[Tracks], bias: float) -> list[list[TrackScore]]:
     """The videos' scores as a model whose last-layer bias is raised by `bias` would give them."""
-    return [[(lstm + bias, frames + bias) for lstm, frames in tracks] for tracks in videos]
+    return [[TrackScore(lstm + bias, frames + bias) for lstm, frames in tracks] for tracks in videos]
 
 
 def platt_targets(labels: np.ndarray) -> np.ndarray:
@@ -112,7 +108,9 @@ def _widest_margin(probs: np.ndarray, threshold: float) -> float:
     return float(1 / (1 + np.exp(-mid)))
 
 
-def compare_aggregations(labels: np.ndarray, videos: list[Tracks], rules=AGGREGATIONS) -> dict[str, dict]:
+def compare_aggregations(
+    labels: np.ndarray, videos: Sequence[Tracks], rules: Sequence[str] = AGGREGATIONS
+) -> dict[str, dict]:
     """Per rule: video AUC, fitted temperature and calibrated log loss (videos with a face only)."""
     labels = np.asarray(labels, dtype=np.int64)
     table = {}
@@ -126,7 +124,7 @@ def compare_aggregations(labels: np.ndarray, videos: list[Tracks], rules=AGGREGA
         t, b = fit_platt(y, z)
         table[rule] = {
             "auc": float(roc_auc_score(y, z)),
-            "log_loss": _log_loss(y, apply_temperature(z + b, t)),
+            "log_loss": log_loss(y, sigmoid(z + b, t)),
             "temperature": t,
             "bias": b,
         }
@@ -135,7 +133,7 @@ def compare_aggregations(labels: np.ndarray, videos: list[Tracks], rules=AGGREGA
 
 def calibrate(
     labels: np.ndarray,
-    videos: list[Tracks],
+    videos: Sequence[Tracks],
     threshold_rule: str = "eer",
     aggregation: str | None = None,
     default_aggregation: str = "lstm",
@@ -158,7 +156,7 @@ def calibrate(
     # as the shifted model will produce them (a no-op for "lstm" and "mean_frame").
     z = video_logits(shift(videos, bias), aggregation)[ok]
     temperature, _ = fit_platt(labels[ok], z, fit_bias=False)
-    probs = apply_temperature(z, temperature)
+    probs = sigmoid(z, temperature)
     threshold = _widest_margin(probs, choose_threshold(labels[ok], probs, threshold_rule))
     return Calibration(
         aggregation=aggregation,
@@ -192,13 +190,13 @@ def apply_calibration(config: ModelConfig, calib: Calibration) -> ModelConfig:
 
 
 @contextmanager
-def logit_bias(model: torch.nn.Module, bias: float) -> Iterator[torch.nn.Module]:
+def logit_bias(model: CnnLstm, bias: float) -> Iterator[CnnLstm]:
     """Temporarily add `bias` to the model's output logits (its last Linear layer's bias), e.g. to save
     a calibrated checkpoint mid-training. The original weights come back exactly afterwards."""
-    layer = model.head[-1]
+    layer = cast(nn.Linear, model.head[-1])
     original = layer.bias.detach().clone()
     with torch.no_grad():
-        layer.bias += bias
+        layer.bias.add_(bias)
     try:
         yield model
     finally:
