@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from .errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
@@ -37,6 +38,13 @@ _VIDEO_SIGNATURES: tuple[tuple[int, bytes], ...] = (
     (0, b"\x30\x26\xb2\x75"),  # ASF / WMV
     (0, b"OggS"),
 )
+# File names that look like media, for walking folders only: what a file *is* is decided by its content.
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp"}
+)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+TESTED_FORMATS = (".mp4", ".avi", ".mkv", ".mov", ".webm")  # the seed's formats, each covered by tests
+
 _IMAGE_DEMUXERS = ("image2", "_pipe")  # FFmpeg opens stills as one-frame "videos"
 _MAX_PACKETS = 500_000  # guard against hostile files that claim endless streams
 
@@ -82,7 +90,7 @@ def _open(path: Path) -> av.container.InputContainer:
         raise UnsupportedMedia(f"the file is a still image ({container.format.name}), not a video")
     if not container.streams.video:
         container.close()
-        kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+        kinds: list[str] = sorted({s.type for s in container.streams}) or ["no streams"]
         raise UnsupportedMedia(f"the file has no video stream (found: {', '.join(kinds)})")
     return container
 
@@ -180,7 +188,7 @@ def evenly_spaced(count: int, n: int) -> list[int]:
 
 
 def _to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
-    image = frame.to_ndarray(format="rgb24")  # [H, W, 3]
+    image: np.ndarray = frame.to_ndarray(format="rgb24")  # [H, W, 3]
     if rotation:
         image = np.ascontiguousarray(np.rot90(image, k=-(rotation // 90)))  # clockwise
     return image
@@ -220,3 +228,11 @@ def sample_frames(
     if not frames:
         raise CorruptMedia("no frame of the video could be decoded")
     return SampledVideo(info=_with_rotation(info, rotation), frames=frames)
+
+
+def read_image_rgb(path: str | os.PathLike) -> np.ndarray:
+    """A still image as [H, W, 3] uint8 RGB (EXIF orientation applied); ValueError if unreadable."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # [H, W, 3] BGR
+    if image is None:
+        raise ValueError(f"cannot read image {path}")
+    return np.ascontiguousarray(image[..., ::-1])

@@ -1,9 +1,9 @@
 """Synthetic test media: small videos rendered from a real face photo, plus deliberately broken files.
 
-Used by the test-suite fixtures (``tests/conftest.py``) and the benchmark. Every frame is a smooth,
-seed-determined background with ``faces`` copies of the astronaut portrait from scikit-image
-(Eileen Collins, public domain) gliding across it, so MTCNN finds real faces and a tracker can link
-them from frame to frame. Everything is deterministic for a given set of arguments.
+Used by the test-suite fixtures (``tests/conftest.py``) and the benchmark, never by serving. The frames
+come from `inference.sample_faces.render_frames` (the astronaut portrait, public domain, gliding over a
+smooth background), so MTCNN finds real faces and a tracker can link them from frame to frame.
+Everything is deterministic for a given set of arguments.
 
 >>> import tempfile, pathlib
 >>> p = render_video(pathlib.Path(tempfile.mkdtemp()) / "a.mp4", n_frames=3)
@@ -13,8 +13,6 @@ them from frame to frame. Everything is deterministic for a given set of argumen
 
 from __future__ import annotations
 
-import functools
-import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,80 +20,25 @@ import av
 import cv2
 import numpy as np
 
-# Rows, cols of skimage.data.astronaut() around the face (MTCNN box x 181-268, y 62-172): 160x150.
-_CROP = (slice(40, 200), slice(150, 300))
-_PERIOD = 50  # frames per cycle of the motion: a few pixels a frame, so consecutive boxes overlap
+from .inference.sample_faces import face_image, render_frames
+
+__all__ = [
+    "face_image",
+    "probe",
+    "read_frames",
+    "render_frames",
+    "render_video",
+    "write_image_as",
+    "write_tone",
+    "write_truncated",
+]
+
 # Default codec options: fast encodes, decent quality at tiny sizes.
 _OPTIONS: dict[str, dict[str, str]] = {
     "libx264": {"preset": "veryfast", "crf": "20"},
     "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8"},
     "libvpx": {"deadline": "realtime", "cpu-used": "8"},
 }
-
-
-@functools.cache
-def face_image() -> np.ndarray:
-    """The astronaut's face (RGB uint8, 160x150, face fills ~70% of the height). Cached; do not mutate."""
-    from skimage import data  # imported lazily: only tests and benchmarks need scikit-image
-
-    img = np.ascontiguousarray(data.astronaut()[_CROP])
-    img.setflags(write=False)
-    return img
-
-
-def _background(height: int, width: int, seed: int) -> np.ndarray:
-    """A soft colour gradient with mild static noise, fixed by ``seed``."""
-    rng = np.random.default_rng(seed)
-    c0, c1 = rng.uniform(40, 215, size=(2, 3))
-    t = (np.linspace(0, 1, width)[None, :, None] + np.linspace(0, 0.5, height)[:, None, None]) / 1.5
-    bg = c0 * (1 - t) + c1 * t + rng.normal(0, 6, size=(height, width, 3))
-    return np.clip(bg, 0, 255).astype(np.uint8)
-
-
-def _shapes(img: np.ndarray, i: int, seed: int) -> None:
-    """Draw a moving circle and rectangle (non-face shapes) in place."""
-    h, w = img.shape[:2]
-    rng = np.random.default_rng(seed + 1)
-    colours = [tuple(int(c) for c in rng.integers(0, 256, 3)) for _ in range(2)]
-    s = min(h, w) // 6
-    dx = int(0.15 * w * math.sin(2 * math.pi * i / _PERIOD))
-    cv2.circle(img, (w // 4 + dx, h // 3), s, colours[0], -1)
-    cv2.rectangle(img, (w // 2 - dx, h // 2), (w // 2 - dx + 2 * s, h // 2 + s), colours[1], -1)
-
-
-def render_frames(
-    width: int = 320,
-    height: int = 240,
-    n_frames: int = 20,
-    faces: int = 1,
-    face_scale: float = 0.45,
-    seed: int = 0,
-) -> list[np.ndarray]:
-    """Render ``n_frames`` upright RGB frames (``height x width x 3``, uint8), deterministic in ``seed``.
-
-    Each face crop is ``face_scale * height`` tall (x0.8 with several faces, less if needed to fit).
-    Face ``k`` drifts smoothly (a sinusoid, period 50 frames) inside the ``k``-th vertical slot of
-    the frame, so faces never overlap. ``faces=0`` draws moving shapes instead.
-    """
-    bg = _background(height, width, seed)
-    face = face_image()
-    fh = face_scale * height * (0.8 if faces > 1 else 1.0)
-    slot = width / max(faces, 1)
-    fh = min(fh, 0.85 * slot * face.shape[0] / face.shape[1], 0.9 * height)
-    fw, fh = round(fh * face.shape[1] / face.shape[0]), round(fh)
-    patch = cv2.resize(face, (fw, fh), interpolation=cv2.INTER_AREA) if faces else face
-    frames = []
-    for i in range(n_frames):
-        img = bg.copy()
-        if faces == 0:
-            _shapes(img, i, seed)
-        for k in range(faces):
-            phase = 2 * math.pi * i / _PERIOD + k * math.pi / 2
-            x = round(k * slot + (slot - fw) / 2 * (1 + 0.4 * math.sin(phase)))
-            y = round((height - fh) / 2 * (1 + 0.4 * math.cos(phase)))
-            img[y : y + fh, x : x + fw] = patch
-        frames.append(img)
-    return frames
 
 
 def render_video(
@@ -136,6 +79,7 @@ def render_video(
     with av.open(str(path), "w", format=container, options=options) as out:
         rate = Fraction(fps).limit_denominator(1001)  # 25 -> 25, 29.97 -> 2997/100
         stream = out.add_stream(codec, rate=rate, options=_OPTIONS.get(codec, {}))
+        assert isinstance(stream, av.VideoStream), codec
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         if bitrate or codec not in _OPTIONS:
             stream.bit_rate = bitrate or 2_000_000  # FFmpeg's 200 kb/s default smears small faces
@@ -153,6 +97,7 @@ def write_tone(path: str | Path, seconds: float = 1.0, freq: float = 440.0, rate
     codec = "pcm_s16le" if Path(path).suffix.lower() == ".wav" else "aac"
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream), codec
         n = int(seconds * rate)
         pcm = (0.3 * 32767 * np.sin(2 * np.pi * freq * np.arange(n) / rate)).astype(np.int16)
         for t in range(0, n, 1024):
@@ -182,7 +127,7 @@ def read_frames(path: str | Path, upright: bool = False) -> list[np.ndarray]:
     frames = []
     with av.open(str(path)) as inp:
         for frame in inp.decode(video=0):
-            img = frame.to_ndarray(format="rgb24")
+            img: np.ndarray = frame.to_ndarray(format="rgb24")
             if upright and frame.rotation:
                 img = np.ascontiguousarray(np.rot90(img, k=round(frame.rotation / 90)))
             frames.append(img)

@@ -1,8 +1,9 @@
+import cv2
 import numpy as np
 import pytest
 
 from deepfake_detect.faces import CropSpec, FaceDetector, build_tracks, crop_face, crop_track
-from deepfake_detect.faces.crop import crop_landmarks
+from deepfake_detect.faces.crop import crop_from_patch, crop_patch, patch_landmarks
 from deepfake_detect.media import sample_frames
 from deepfake_detect.types import Detection
 
@@ -40,9 +41,42 @@ def test_crop_pads_outside_the_frame_and_maps_landmarks():
     image = np.full((100, 100, 3), 200, np.uint8)
     landmarks = np.array([[10, 10], [30, 10], [20, 20], [12, 30], [28, 30]], np.float32)
     d = Detection(np.array([0, 0, 40, 40], np.float32), landmarks, 0.99)
-    spec = CropSpec(size=64, scale=2.0)  # 80 px window centred on (20, 20): half outside
+    spec = CropSpec(size=64, scale=2.0, patch_size=64)  # 80 px window centred on (20, 20): half outside
     crop = crop_face(image, d, spec)
     assert crop.shape == (64, 64, 3)
     assert crop[0, 0].tolist() == [0, 0, 0] and crop[-1, -1].tolist() == [200, 200, 200]
-    lm = crop_landmarks(d, spec)
-    assert np.allclose(lm[2], [32, 32])  # the nose sits at the crop centre
+    lm = patch_landmarks(d, spec)
+    assert np.allclose(lm[2], [32, 32])  # the nose sits at the patch centre
+
+
+def _frame_and_detection() -> tuple[np.ndarray, Detection]:
+    rng = np.random.default_rng(0)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), (0, 0), 3)
+    return image, Detection(np.array([250, 150, 370, 290], np.float32), np.zeros((5, 2), np.float32), 0.99)
+
+
+def test_a_crop_is_the_model_crop_of_its_patch() -> None:
+    """Serving's crop_face is exactly training's step on the cached patch, whatever the geometry."""
+    image, d = _frame_and_detection()
+    for spec in (CropSpec(160, 1.3), CropSpec(224, 1.3), CropSpec(160, 1.3, 320, 1.8), CropSpec(64, 1.2)):
+        patch = crop_patch(image, d, spec)
+        assert patch.shape == (spec.patch_size, spec.patch_size, 3)
+        np.testing.assert_array_equal(crop_face(image, d, spec), crop_from_patch(patch, spec))
+
+
+def test_a_wider_patch_holds_the_same_face_at_the_crops_scale() -> None:
+    """A patch with a larger margin, centre-cropped, shows what a patch at the crop's own margin shows
+    (up to resampling): room for scale jitter in training without moving the serving crop."""
+    image, d = _frame_and_detection()
+    narrow = crop_face(image, d, CropSpec(160, 1.3, 448))
+    wide = crop_face(image, d, CropSpec(160, 1.3, 448, 2.0))
+    assert np.abs(narrow.astype(int) - wide.astype(int)).mean() < 3  # of 255
+    with pytest.raises(ValueError, match="narrower"):
+        CropSpec(160, 1.3, 224, 1.2)
+
+
+def test_the_seed_geometry_is_a_single_resampling() -> None:
+    """Input size = patch size and no extra margin: the crop is the patch (one resize from the frame)."""
+    image, d = _frame_and_detection()
+    spec = CropSpec(224, 1.3)
+    np.testing.assert_array_equal(crop_face(image, d, spec), crop_patch(image, d, spec))

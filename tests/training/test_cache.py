@@ -25,28 +25,29 @@ def prepared(tmp_path_factory, mixed_dir: Path, photo_dir: Path) -> tuple[Path, 
 def test_index_records_every_source_with_status(prepared, mixed_dir: Path) -> None:
     _, records = prepared
     by_name = {Path(k).name: r for k, r in records.items()}
-    assert by_name["broken.mp4"]["status"] == "error" and "CorruptMedia" in by_name["broken.mp4"]["error"]
-    assert by_name["noface.mp4"]["status"] == "no_face" and by_name["noface.mp4"]["tracks"] == []
+    assert by_name["broken.mp4"].status == "error" and "CorruptMedia" in by_name["broken.mp4"].error
+    assert by_name["noface.mp4"].status == "no_face" and by_name["noface.mp4"].tracks == []
     for name, kind, n in (("clip.mp4", "video", 6), ("sent1", "frames", 5), ("person.jpg", "image", 1)):
         rec = by_name[name]
-        assert rec["status"] == "ok" and rec["kind"] == kind and rec["label"] == 0, name
-        (track,) = rec["tracks"]
-        assert len(track["positions"]) == len(track["boxes"]) == len(track["scores"]) == n
-        assert np.asarray(track["landmarks"]).shape == (n, 5, 2)
-    assert by_name["sent1"]["frame_index"] == [10, 11, 12, 13, 14]  # numbered frame files keep their number
-    assert by_name["sent1"]["group"].endswith(":spk1")
+        assert rec.status == "ok" and rec.source.kind == kind and rec.source.label == 0, name
+        (track,) = rec.tracks
+        assert len(track.positions) == len(track.boxes) == len(track.scores) == n
+        assert track.landmarks.shape == (n, 5, 2)
+    assert by_name["sent1"].frame_index == [10, 11, 12, 13, 14]  # numbered frame files keep their number
+    assert by_name["sent1"].source.group.endswith(":spk1")
+    assert read_index(prepared[0]) == records  # the typed records survive index.jsonl
 
 
 def test_cached_crops_are_the_servers_crops(prepared, mixed_dir: Path) -> None:
     cache_dir, records = prepared
     rec = records[str(mixed_dir / "real" / "clip.mp4")]
-    crops = load_track(cache_dir, rec["tracks"][0], 224)  # [T, 224, 224, 3]
+    crops = load_track(cache_dir, rec.tracks[0], 224)  # [T, 224, 224, 3]
     video = sample_frames(mixed_dir / "real" / "clip.mp4", 8)
     (track,) = build_tracks(FaceDetector().detect(video.frames))
     expected = crop_track(video.frames, track, CropSpec(size=224, scale=1.3))
     np.testing.assert_array_equal(crops, expected)  # PNG is lossless
     # landmarks are stored in crop pixels: the eyes sit in the upper half, left of right
-    lm = np.asarray(rec["tracks"][0]["landmarks"][0])
+    lm = rec.tracks[0].landmarks[0]
     assert 0 < lm[0, 0] < lm[1, 0] < 224 and lm[0, 1] < 112
 
 

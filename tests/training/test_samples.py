@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from deepfake_detect.faces import CropSpec
 from deepfake_detect.inference.runtime import TrackClassifier
 from deepfake_detect.models import LoadedModel, create_model
 from deepfake_detect.training.augment import RobustAugment
@@ -20,7 +21,6 @@ from deepfake_detect.training.samples import (
     class_balanced_sampler,
     collate,
     expected_positive_rate,
-    normalize,
     sampling_cells,
     sampling_weights,
     sbi_probabilities,
@@ -36,7 +36,8 @@ def items_and_cache(tmp_path_factory, dfdc_dir: Path) -> tuple[list[TrackItem], 
 
 
 def _dataset(items, cache_dir, **kw) -> TrackDataset:
-    return TrackDataset(items, cache_dir, 224, kw.pop("input_size", 64), kw.pop("frames", 4), **kw)
+    crop = CropSpec(size=kw.pop("input_size", 64))  # from the cache's 224 px patches at 1.3x
+    return TrackDataset(items, cache_dir, crop, kw.pop("frames", 4), **kw)
 
 
 def test_windows_have_the_model_input_shape(items_and_cache) -> None:
@@ -109,8 +110,11 @@ def test_sampling_balances_family_cells_so_a_fake_only_family_is_no_shortcut() -
 
 
 def test_normalisation_matches_the_serving_runtime() -> None:
-    model, config = create_model("mobilenetv3_lstm", input_size=32)
-    clf = TrackClassifier(LoadedModel(model, config, Path("x"), "0" * 64, "test"))
+    """Training batches ([B, T, S, S, 3], `Run.prep`) are normalised as the classifier normalises crops."""
+    model, config = create_model("mobilenetv3_lstm", input_size=32, mean=(0.5, 0.4, 0.3), std=(0.2, 0.3, 0.4))
+    clf = TrackClassifier(LoadedModel.in_memory(model, config))
     crops = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
-    ours = normalize(torch.from_numpy(crops)[None], config.mean, config.std)[0]  # [3, 3, 32, 32]
-    torch.testing.assert_close(ours, clf.preprocess(crops))
+    ours = config.normalize(torch.from_numpy(crops)[None])[0]  # [3, 3, 32, 32]
+    torch.testing.assert_close(ours, clf.preprocess(crops), rtol=0, atol=0)
+    expected = (crops[0, 5, 7, 2] / 255 - 0.3) / 0.4  # channel 2 of pixel (5, 7) of crop 0
+    assert ours[0, 2, 5, 7].item() == pytest.approx(expected, abs=1e-5)

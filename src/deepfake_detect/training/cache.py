@@ -1,15 +1,18 @@
 """`prepare`: decode, detect, track and crop faces once into a cache that training and evaluation read.
 
-Faces go through exactly the serving code: `media.sample_frames` (videos), `faces.FaceDetector` with the
-`Settings` defaults, `faces.build_tracks`, and `faces.crop.crop_face` / `crop_landmarks` with
-`CropSpec(size, scale)`. Frame folders and photos are turned into `types.Frame`s and take the same path.
+Faces go through exactly the serving code, with the settings of one `faces.FaceSpec` (its `CacheSpec`):
+`media.sample_frames` (videos), `faces.FaceDetector`, `faces.build_tracks`, and `faces.crop.track_patches`.
+The cache stores the face *patches* serving cuts its crops from; training and `evaluate` derive the model's
+crops from them with `faces.crop.crops_from_patches`, as serving does. Frame folders and photos are turned
+into `types.Frame`s and take the same path.
 
 Layout of a cache folder::
 
     spec.json                 the CacheSpec it was made with (a different spec is refused)
-    index.jsonl               one JSON line per source: label, group, status, frames, tracks
-                              (boxes in frame pixels, 5-point landmarks in crop pixels, scores, file)
-    crops/ab/<hash>_t0.png    one lossless PNG per face track: its T crops stacked vertically [T*S, S, 3]
+    index.jsonl               one JSON line per source (`records.CacheRecord`): label, group, status,
+                              frames, tracks (boxes in frame pixels, 5-point landmarks in patch pixels,
+                              scores, file)
+    crops/ab/<hash>_t0.png    one lossless PNG per face track: its T patches stacked vertically [T*P, P, 3]
 
 Resumable: sources already in the index are skipped (those that failed with an error are retried).
 """
@@ -26,49 +29,27 @@ import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 
-from ..media import evenly_spaced, sample_frames
+from ..errors import DetectorError
+from ..faces import CacheSpec, FaceDetector, build_tracks
+from ..faces.crop import patch_landmarks, track_patches
+from ..media import IMAGE_SUFFIXES, evenly_spaced, read_image_rgb, sample_frames
 from ..types import Frame
-from .datasets import IMAGE_SUFFIXES, Source
+from .datasets import Source
+from .records import CachedTrack, CacheRecord, summarize
+
+__all__ = ["CacheSpec", "load_track", "prepare", "read_index", "read_spec", "summarize"]
 
 log = logging.getLogger(__name__)
 
 INDEX = "index.jsonl"
 SPEC = "spec.json"
 FRAME_FOLDER_FPS = 25.0  # VidTIMIT's rate; only used for timestamps of frame-folder clips
-
-
-@dataclass(frozen=True)
-class CacheSpec:
-    frames: int = 32  # frames sampled per video (serving: FRAMES_PER_VIDEO, default 32)
-    size: int = 224  # crop side stored; training resizes to the model's input_size (INTER_AREA)
-    scale: float = 1.3  # crop side / MTCNN box side (ModelConfig.crop_scale default)
-    detect_max_side: int = 640  # config.Settings defaults, so faces are found as the server finds them
-    min_face_size: int = 32
-    face_confidence: float = 0.9
-
-    @classmethod
-    def from_settings(cls, settings, **overrides) -> CacheSpec:
-        values = dict(
-            frames=settings.frames_per_video,
-            detect_max_side=settings.detect_max_side,
-            min_face_size=settings.min_face_size,
-            face_confidence=settings.face_confidence,
-        )
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
-
-def read_image_rgb(path: str | Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # [H, W, 3] BGR; EXIF orientation applied
-    if image is None:
-        raise ValueError(f"cannot read image {path}")
-    return np.ascontiguousarray(image[..., ::-1])
 
 
 def frames_from_images(paths: list[Path], fps: float = FRAME_FOLDER_FPS) -> list[Frame]:
@@ -93,72 +74,72 @@ def load_frames(source: Source, n_frames: int) -> list[Frame]:
     raise ValueError(f"unknown source kind {source.kind!r}")
 
 
+class TrackFile(Protocol):  # a CachedTrack or a samples.TrackItem
+    @property
+    def file(self) -> str: ...
+
+
 def source_id(key: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
-def process_source(source: Source, spec: CacheSpec, detector, cache_dir: Path) -> dict:
-    """Detect, track and crop one source; writes its track PNGs and returns its index record."""
-    from ..errors import DetectorError
-    from ..faces import CropSpec, build_tracks
-    from ..faces.crop import crop_face, crop_landmarks
-
+def process_source(source: Source, spec: CacheSpec, detector: FaceDetector, cache_dir: Path) -> CacheRecord:
+    """Detect, track and cut the face patches of one source; writes its track PNGs, returns its record."""
     t0 = time.perf_counter()
-    record = dataclasses.asdict(source) | {"key": source.key, "status": "ok", "error": None, "tracks": []}
     try:
         frames = load_frames(source, spec.frames)
     except (DetectorError, ValueError, OSError) as e:
         detail = getattr(e, "detail", None) or str(e)
-        return record | {"status": "error", "error": f"{type(e).__name__}: {detail}"}
-    crop_spec = CropSpec(size=spec.size, scale=spec.scale)
+        return CacheRecord(source, "error", f"{type(e).__name__}: {detail}")
+    patch = spec.face_spec().crop
     tracks = build_tracks(detector.detect(frames))
     sid = source_id(source.key)
+    cached = []
     for track in tracks:
-        crops = [
-            crop_face(frames[p].image, d, crop_spec)
-            for p, d in zip(track.frame_positions, track.detections, strict=True)
-        ]
         rel = f"crops/{sid[:2]}/{sid}_t{track.track_id}.png"
         out = cache_dir / rel
         out.parent.mkdir(parents=True, exist_ok=True)
-        strip = np.concatenate(crops, axis=0)  # [T*S, S, 3] RGB
+        strip = np.concatenate(track_patches(frames, track, patch), axis=0)  # [T*P, P, 3] RGB
         if not cv2.imwrite(str(out), strip[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1]):
             raise OSError(f"cannot write {out}")
-        record["tracks"].append(
-            {
-                "track_id": track.track_id,
-                "file": rel,
-                "positions": track.frame_positions,
-                "boxes": [np.round(d.box, 2).tolist() for d in track.detections],
-                "landmarks": [np.round(crop_landmarks(d, crop_spec), 2).tolist() for d in track.detections],
-                "scores": [round(d.score, 4) for d in track.detections],
-            }
+        landmarks = np.stack([patch_landmarks(d, patch) for d in track.detections])  # [T, 5, 2]
+        cached.append(
+            CachedTrack(
+                track_id=track.track_id,
+                file=rel,
+                positions=track.frame_positions,
+                boxes=[np.round(d.box, 2).tolist() for d in track.detections],
+                landmarks=np.round(landmarks, 2),  # as stored in the index: reading it back changes nothing
+                scores=[round(d.score, 4) for d in track.detections],
+            )
         )
-    record["frames"] = len(frames)
-    record["frame_index"] = [f.index for f in frames]
-    record["timestamp_s"] = [f.timestamp_s for f in frames]
-    record["status"] = "ok" if tracks else "no_face"
-    record["seconds"] = round(time.perf_counter() - t0, 3)
-    return record
+    return CacheRecord(
+        source,
+        "ok" if tracks else "no_face",
+        tracks=cached,
+        frame_index=[f.index for f in frames],
+        timestamp_s=[f.timestamp_s for f in frames],
+        seconds=round(time.perf_counter() - t0, 3),
+    )
 
 
-def load_track(cache_dir: str | Path, track: dict, size: int) -> np.ndarray:
-    """A cached track's crops: [T, size, size, 3] uint8 RGB."""
-    strip = read_image_rgb(Path(cache_dir) / track["file"])  # [T*size, size, 3]
+def load_track(cache_dir: str | Path, track: TrackFile, size: int) -> np.ndarray:
+    """A cached track's patches: [T, size, size, 3] uint8 RGB."""
+    strip = read_image_rgb(Path(cache_dir) / track.file)  # [T*size, size, 3]
     return strip.reshape(-1, size, size, 3)
 
 
-def read_index(cache_dir: str | Path) -> dict[str, dict]:
+def read_index(cache_dir: str | Path) -> dict[str, CacheRecord]:
     """key -> record; the last line wins; a torn last line (interrupted run) is ignored."""
     path = Path(cache_dir) / INDEX
-    records: dict[str, dict] = {}
+    records: dict[str, CacheRecord] = {}
     if path.is_file():
         for line in path.read_text().splitlines():
             try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
+                rec = CacheRecord.from_json(json.loads(line))
+            except (json.JSONDecodeError, KeyError, TypeError):
                 continue
-            records[rec["key"]] = rec
+            records[rec.key] = rec
     return records
 
 
@@ -176,7 +157,7 @@ def _check_spec(cache_dir: Path, spec: CacheSpec) -> None:
         raise ValueError(f"cache {cache_dir} was prepared with {existing}, not {spec}; use another --cache")
 
 
-_WORKER: dict = {}
+_WORKER: dict[str, FaceDetector] = {}
 
 
 def _init_worker(spec: CacheSpec) -> None:
@@ -184,16 +165,10 @@ def _init_worker(spec: CacheSpec) -> None:
 
     torch.set_num_threads(1)  # one process per core; intra-op threads would only fight over it
     cv2.setNumThreads(1)
-    _WORKER["detector"] = _make_detector(spec)
+    _WORKER["detector"] = spec.face_spec().detector()
 
 
-def _make_detector(spec: CacheSpec):
-    from ..faces import FaceDetector
-
-    return FaceDetector(spec.detect_max_side, spec.min_face_size, spec.face_confidence)
-
-
-def _work(source: Source, spec: CacheSpec, cache_dir: Path) -> dict:
+def _work(source: Source, spec: CacheSpec, cache_dir: Path) -> CacheRecord:
     return process_source(source, spec, _WORKER["detector"], cache_dir)
 
 
@@ -203,7 +178,7 @@ def prepare(
     spec: CacheSpec | None = None,
     workers: int = 2,
     progress: bool = True,
-) -> dict[str, dict]:
+) -> dict[str, CacheRecord]:
     """Make sure every source is in the cache; returns key -> record for `sources`."""
     from tqdm import tqdm
 
@@ -211,23 +186,23 @@ def prepare(
     spec = spec or CacheSpec()
     _check_spec(cache_dir, spec)
     done = read_index(cache_dir)
-    todo = [s for s in sources if done.get(s.key, {}).get("status") not in ("ok", "no_face")]
+    todo = [s for s in sources if not (s.key in done and done[s.key].done)]
     if todo:
         log.info("prepare: %d of %d sources to process into %s", len(todo), len(sources), cache_dir)
         bar = tqdm(total=len(todo), desc="prepare", unit="clip", disable=not progress, file=sys.stderr)
         with open(cache_dir / INDEX, "a") as index:
 
-            def keep(rec: dict) -> None:
-                index.write(json.dumps(rec) + "\n")
+            def keep(rec: CacheRecord) -> None:
+                index.write(json.dumps(rec.to_json()) + "\n")
                 index.flush()  # an interrupted run keeps every finished source
-                done[rec["key"]] = rec
-                if rec["status"] == "error":
-                    log.warning("prepare: %s: %s", rec["path"], rec["error"])
+                done[rec.key] = rec
+                if rec.status == "error":
+                    log.warning("prepare: %s: %s", rec.source.path, rec.error)
                 bar.update()
 
             workers = max(1, min(workers, len(todo), os.cpu_count() or 1))
             if workers == 1:
-                detector = _make_detector(spec)
+                detector = spec.face_spec().detector()
                 for s in todo:
                     keep(process_source(s, spec, detector, cache_dir))
             else:
@@ -238,14 +213,3 @@ def prepare(
                         keep(fut.result())
         bar.close()
     return {s.key: done[s.key] for s in sources}
-
-
-def summarize(records: dict[str, dict]) -> dict:
-    statuses = [r["status"] for r in records.values()]
-    return {
-        "sources": len(statuses),
-        "ok": statuses.count("ok"),
-        "no_face": statuses.count("no_face"),
-        "error": statuses.count("error"),
-        "tracks": sum(len(r["tracks"]) for r in records.values()),
-    }

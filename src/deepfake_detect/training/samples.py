@@ -1,9 +1,9 @@
 """Training samples from the crop cache: one face track -> a window of T crops [T, S, S, 3], with its label.
 
 Order of operations per sample, all with one parameter draw per track so the sequence stays coherent:
-window of T consecutive crops -> (real tracks, probability p_sbi) Self-Blended Image on every crop with
-the same seed, at the cache's resolution, as a real blend happens at the frame's -> resize to the model's
-input size with INTER_AREA -> `augment_sequence`.
+window of T consecutive patches -> (real tracks, probability p_sbi) Self-Blended Image on every patch with
+the same seed, at the patch's resolution, as a real blend happens at the frame's -> the model's crop, cut
+from the patch exactly as serving cuts it (`faces.crop.crops_from_patches`) -> `augment_sequence`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 
+from ..faces import CropSpec
+from ..faces.crop import crops_from_patches
 from .augment import RobustAugment, augment_sequence
 from .cache import load_track
 from .datasets import Source
+from .records import CacheRecord
 from .sbi import self_blend
 
 
@@ -31,32 +33,20 @@ class TrackItem:
     label: int  # the source's label: 1 = FAKE
     origin: str
     track_id: int
-    file: str  # PNG strip, relative to the cache folder
-    landmarks: np.ndarray  # [T, 5, 2] float32, crop pixels at the cache size
+    file: str  # PNG strip of patches, relative to the cache folder
+    landmarks: np.ndarray  # [T, 5, 2] float32, patch pixels
 
     def __len__(self) -> int:
         return len(self.landmarks)
 
 
-def build_items(records: dict[str, dict], sources: list[Source]) -> list[TrackItem]:
+def build_items(records: dict[str, CacheRecord], sources: list[Source]) -> list[TrackItem]:
     """Every cached face track of `sources`, labelled by its source (the data's label, not the cache's)."""
-    items = []
-    for s in sources:
-        for t in records[s.key]["tracks"]:
-            lm = np.asarray(t["landmarks"], np.float32).reshape(-1, 5, 2)
-            items.append(TrackItem(s.key, s.label, s.origin, t["track_id"], t["file"], lm))
-    return items
-
-
-def resize_crops(crops: list[np.ndarray] | np.ndarray, size: int) -> np.ndarray:
-    """[T, S, S, 3] -> [T, size, size, 3] uint8; INTER_AREA when shrinking (the crop cache is 224)."""
-    out = []
-    for c in crops:
-        if c.shape[0] != size:
-            interp = cv2.INTER_AREA if c.shape[0] > size else cv2.INTER_LINEAR
-            c = cv2.resize(c, (size, size), interpolation=interp)
-        out.append(c)
-    return np.stack(out)
+    return [
+        TrackItem(s.key, s.label, s.origin, t.track_id, t.file, t.landmarks)
+        for s in sources
+        for t in records[s.key].tracks
+    ]
 
 
 def blend_track(crops: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarray | None:
@@ -75,34 +65,27 @@ def blend_track(crops: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarr
 SBI_SUFFIX = "#sbi"  # key suffix of a real source's SBI copy, scored as a fake in validation
 
 
-def sbi_copies(reals: list[Source], records: dict[str, dict]) -> list[Source]:
+def sbi_copies(reals: list[Source], records: dict[str, CacheRecord]) -> list[Source]:
     """A FAKE copy of each real source, its tracks to be blended by `sbi_copy_crops`; `records` gains
     their entries. Makes an AUC measurable on reals alone: can the model see blending on unseen faces?"""
     copies = []
     for s in reals:
         if s.label:
             continue
-        key = s.key + SBI_SUFFIX
-        copies.append(dataclasses.replace(s, path=key, label=1, origin=s.origin + SBI_SUFFIX))
-        records[key] = records[s.key] | {"key": key, "label": 1}
+        copy = dataclasses.replace(s, path=s.key + SBI_SUFFIX, label=1, origin=s.origin + SBI_SUFFIX)
+        copies.append(copy)
+        records[copy.key] = dataclasses.replace(records[s.key], source=copy)
     return copies
 
 
 def sbi_copy_crops(crops: np.ndarray, item: TrackItem) -> np.ndarray:
-    """The crops to score for `item`: blended reproducibly (seeded by key and track) if it is an SBI
-    copy; unchanged otherwise, or when the face leaves the crop (the pair stays honest)."""
+    """The patches to score for `item`: blended reproducibly (seeded by key and track) if it is an SBI
+    copy; unchanged otherwise, or when the face leaves the patch (the pair stays honest)."""
     if not item.key.endswith(SBI_SUFFIX):
         return crops
     seed = int(hashlib.sha1(f"{item.key}:{item.track_id}".encode()).hexdigest()[:8], 16)
     blended = blend_track(crops, item.landmarks, seed)
     return crops if blended is None else blended
-
-
-def normalize(x: torch.Tensor, mean: tuple, std: tuple) -> torch.Tensor:
-    """[B, T, S, S, 3] uint8 -> [B, T, 3, S, S] float32, as inference.runtime.TrackClassifier.preprocess."""
-    m = torch.tensor(mean, dtype=torch.float32).view(1, 1, 3, 1, 1) * 255.0
-    s = torch.tensor(std, dtype=torch.float32).view(1, 1, 3, 1, 1) * 255.0
-    return (x.permute(0, 1, 4, 2, 3).float() - m) / s
 
 
 class TrackDataset(Dataset):
@@ -112,8 +95,7 @@ class TrackDataset(Dataset):
         self,
         items: list[TrackItem],
         cache_dir: str | Path,
-        cache_size: int,
-        input_size: int,
+        crop: CropSpec,
         frames: int,
         p_sbi: float = 0.0,
         augment: RobustAugment | None = None,
@@ -122,8 +104,7 @@ class TrackDataset(Dataset):
     ):
         self.items = items
         self.cache_dir = Path(cache_dir)
-        self.cache_size = cache_size
-        self.input_size = input_size
+        self.crop = crop  # the model's crop geometry: patches in the cache, crops out
         self.frames = frames
         self.p_sbi = p_sbi
         self.p_sbi_items = sbi_probabilities(items, p_sbi)  # [N]
@@ -141,10 +122,10 @@ class TrackDataset(Dataset):
         return len(self.items)
 
     def crops(self, i: int) -> np.ndarray:
-        """All crops of item i at the cache size: [T, S, S, 3] uint8."""
+        """All patches of item i: [T, P, P, 3] uint8."""
         if i in self._ram:
             return self._ram[i]
-        crops = load_track(self.cache_dir, {"file": self.items[i].file}, self.cache_size)
+        crops = load_track(self.cache_dir, self.items[i], self.crop.patch_size)
         if crops.nbytes <= self._ram_left:
             self._ram[i], self._ram_left = crops, self._ram_left - crops.nbytes
         return crops
@@ -164,7 +145,7 @@ class TrackDataset(Dataset):
             blended = blend_track(crops, landmarks, int(rng.integers(2**31)))
             if blended is not None:
                 crops, label = blended, 1
-        frames = resize_crops(crops, self.input_size)  # [T, s, s, 3]
+        frames = crops_from_patches(crops, self.crop)  # [T, s, s, 3], as serving crops them
         if self.augment is not None:
             frames = np.stack(augment_sequence(list(frames), rng, self.augment))
         return torch.from_numpy(np.ascontiguousarray(frames)), float(label), i
@@ -222,8 +203,7 @@ def class_balanced_sampler(items: list[TrackItem], seed: int) -> WeightedRandomS
     """Oversampling: each cell of `sampling_cells` (family x label) equally likely; len(items) draws.
     With one family this is plain class balance: REAL and FAKE each drawn with probability 1/2."""
     gen = torch.Generator().manual_seed(seed)
-    weights = torch.as_tensor(sampling_weights(items), dtype=torch.double)
-    return WeightedRandomSampler(weights, len(items), True, gen)
+    return WeightedRandomSampler(sampling_weights(items).tolist(), len(items), True, gen)
 
 
 def expected_positive_rate(items: list[TrackItem], oversample: bool, p_sbi: float) -> float:
