@@ -18,6 +18,8 @@ from deepfake_detect.training.train import train
 
 TINY = ["--arch", "mobilenetv3_lstm", "--input-size", "64", "--frames", "6", "--batch-size", "4"]
 FAST = ["--workers", "1", "--threads", "1", "--bf16", "off", "--no-progress", "--val-fraction", "0.34"]
+pytestmark = pytest.mark.slow  # trains tiny models
+
 METRIC_KEYS = {"video_auc", "frame_auc", "log_loss", "accuracy", "precision", "recall", "f1", "eer", "ap"}
 
 
@@ -92,7 +94,7 @@ def test_evaluate_sbi_copies_pair_each_real_with_its_blend(run_dir: Path, dfdc_d
 
 
 def test_evaluate_scores_videos_as_the_server_does(tmp_path: Path, dfdc_dir: Path, run_dir: Path) -> None:
-    """An untrained model: evaluate's video logit (from the crop cache) matches the server's raw_score."""
+    """An untrained model: evaluate's video logit (from the crop cache) is the server's raw_score."""
     model, config = create_model("resnet18_lstm", input_size=64, frames=6, aggregation="mean_frame")
     ckpt = save_checkpoint(model, config, tmp_path / "m.safetensors")
     evaluate([str(dfdc_dir)], ckpt, tmp_path / "eval", cache_dir=run_dir / "cache", workers=1, progress=False)
@@ -100,10 +102,9 @@ def test_evaluate_scores_videos_as_the_server_does(tmp_path: Path, dfdc_dir: Pat
     detector = Detector(load_checkpoint(ckpt), Settings())
     ours = np.array([r["logit"] for r in rows])
     server = np.array([detector.analyze(r["path"]).raw_score for r in rows])
-    # Same frames, boxes and crop geometry; the cache's 224 px crop is resized again to 64 px (INTER_AREA),
-    # where the server resizes once: a small fraction of the spread between videos.
-    assert np.abs(ours - server).max() < 0.1 * np.ptp(server)
-    assert np.corrcoef(ours, server)[0, 1] > 0.99
+    # Same frames, boxes and crops (byte-identical: tests/test_pipeline.py); what is left is ONNX Runtime
+    # fp32 (serving) against eager PyTorch fp32 (evaluate) and the report's 4 decimals.
+    assert np.abs(ours - server).max() < 1e-3
 
 
 def test_evaluate_counts_faceless_videos_as_half(tmp_path: Path, mixed_dir: Path, run_dir: Path) -> None:

@@ -9,6 +9,7 @@ deepfake-detect evaluate DATA... --model runs/r18/best.safetensors --out runs/r1
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -28,11 +29,15 @@ def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     from ..config import Settings
-    from .cache import CacheSpec, prepare, summarize
+    from ..faces import CropSpec, FaceSpec
+    from .cache import prepare
     from .datasets import discover_all
+    from .records import summarize
 
     sources = discover_all(args.data, args.layout)
-    spec = CacheSpec.from_settings(Settings(), frames=args.frames, size=args.size, scale=args.scale)
+    patch = CropSpec(size=args.size, scale=args.scale, patch_size=args.size)
+    face = FaceSpec.from_settings(Settings(), crop=patch)
+    spec = dataclasses.replace(face.cache_spec(), frames=args.frames or face.frames)
     records = prepare(sources, args.cache, spec, workers=args.workers, progress=args.progress)
     print(json.dumps(summarize(records)))
     return 0
@@ -94,8 +99,8 @@ def register(subparsers) -> None:
     _data_args(p)
     p.add_argument("--cache", required=True, help="cache folder (created; resumable)")
     p.add_argument("--frames", type=int, help="frames sampled per video (default $FRAMES_PER_VIDEO, 32)")
-    p.add_argument("--size", type=int, default=224, help="crop side stored (default 224)")
-    p.add_argument("--scale", type=float, default=1.3, help="crop side / face box side (default 1.3)")
+    p.add_argument("--size", type=int, default=224, help="face patch side stored (default 224)")
+    p.add_argument("--scale", type=float, default=1.3, help="patch side / face box side (default 1.3)")
     p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     p.set_defaults(func=cmd_prepare)
 
@@ -124,6 +129,7 @@ def register(subparsers) -> None:
     )
     t.add_argument("--cache", help="crop cache folder (default OUT/cache)")
     t.add_argument("--cache-frames", type=int, help="frames sampled per video into the cache (default 32)")
+    t.add_argument("--cache-size", type=int, help="side of the cached face patches crops are cut from (224)")
     t.add_argument("--workers", dest="prepare_workers", type=int, help="prepare processes (default 2)")
     t.add_argument(
         "--sbi",

@@ -22,14 +22,14 @@ import fnmatch
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cli import VIDEO_SUFFIXES
+from ..media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 LAYOUTS = ("auto", "dfdc", "realfake", "photos")
 VAL_SPLITS = {"val", "valid", "validation", "dev", "test"}  # metadata "split" values that pin a group to val
 
@@ -149,7 +149,7 @@ def _photos(root: Path) -> list[Source]:
     return out
 
 
-def discover_all(roots: list[str | Path], layout: str = "auto") -> list[Source]:
+def discover_all(roots: Sequence[str | Path], layout: str = "auto") -> list[Source]:
     sources: dict[str, Source] = {}
     for root in roots:
         for s in discover(root, layout):

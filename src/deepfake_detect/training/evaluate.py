@@ -1,64 +1,32 @@
 """`evaluate`: video- and frame-level metrics of a checkpoint on labelled data, from the crop cache.
 
-Every face track of a video is scored by the serving runtime (`inference.runtime.TrackClassifier`) and the
-video's probability is `sigmoid(verdict.video_logit(tracks, config.aggregation), config.temperature)`,
-decided against `config.threshold`: the numbers `scan` and the server report. A video with no face track
-has no verdict: it counts as 0.5 and is listed under `no_verdict`.
+Videos are scored by `scoring.py` (the server's crops, the eager fp32 classifier) and judged by the model's
+`verdict.ScoringRule`, against `config.threshold`: the numbers `scan` and the server report. A video with
+no face track has no verdict: it counts as 0.5 and is listed under `no_verdict`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..models.registry import ModelConfig
-from ..verdict import sigmoid, video_logit
-from .calibrate import Tracks, compare_aggregations
-from .datasets import Source
+from ..verdict import ScoringRule, sigmoid
+from .calibrate import compare_aggregations
 from .metrics import binary_metrics, per_group_metrics
-from .samples import TrackItem, build_items
-
-ScoreFn = Callable[[list[np.ndarray]], Tracks]  # crops per track [T_i, S, S, 3] -> scored tracks
-
-
-@dataclass
-class VideoScores:
-    key: str
-    label: int
-    origin: str
-    tracks: Tracks  # (BiLSTM logit, per-frame logits [T]) per face track; empty: no face
-    status: str = "ok"  # cache status: ok / no_face / error
+from .samples import SBI_SUFFIX
+from .scoring import VideoScores, prepare_scoring, video_probabilities
 
 
-def score_videos(
-    sources: list[Source],
-    records: dict[str, dict],
-    crops_for: Callable[[TrackItem], np.ndarray],
-    score: ScoreFn,
-    progress: bool = False,
-) -> list[VideoScores]:
-    """Score every source's tracks, one video at a time (its crops in one batch, as the server does)."""
-    from tqdm import tqdm
-
-    by_key: dict[str, list[TrackItem]] = {}
-    for item in build_items(records, sources):
-        by_key.setdefault(item.key, []).append(item)
-    out = []
-    for s in tqdm(sources, desc="scoring", unit="clip", disable=not progress, leave=False):
-        items = by_key.get(s.key, [])
-        tracks = score([crops_for(it) for it in items]) if items else []
-        out.append(VideoScores(s.key, s.label, s.origin, tracks, records[s.key]["status"]))
-    return out
-
-
-def video_probabilities(videos: list[VideoScores], config: ModelConfig) -> np.ndarray:
-    """[N] calibrated P(fake) per video by the model's rule; NaN without a face track."""
-    logits = [video_logit(v.tracks, config.aggregation) for v in videos]
-    return np.array([np.nan if z is None else float(sigmoid(z, config.temperature)) for z in logits])
+def _frame_scores(videos: list[VideoScores], config: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and calibrated P(fake) of every scored frame: [F], [F]."""
+    labels = [np.full(len(t.frame_logits), v.label) for v in videos for t in v.tracks]
+    logits = [t.frame_logits for v in videos for t in v.tracks]
+    if not labels:
+        return np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(labels), sigmoid(np.concatenate(logits), config.temperature)
 
 
 def compute_metrics(videos: list[VideoScores], config: ModelConfig) -> dict:
@@ -68,13 +36,8 @@ def compute_metrics(videos: list[VideoScores], config: ModelConfig) -> dict:
     missing = np.isnan(probs)
     probs = np.where(missing, 0.5, probs)  # no verdict counts as "don't know"
     video = binary_metrics(labels, probs, config.threshold)
-    f_labels = np.concatenate([np.full(len(fl), v.label) for v in videos for _, fl in v.tracks] or [[]])
-    f_logits = np.concatenate([fl for v in videos for _, fl in v.tracks] or [[]])
-    frame = (
-        binary_metrics(f_labels, sigmoid(f_logits, config.temperature), config.threshold)
-        if f_labels.size
-        else None
-    )
+    f_labels, f_probs = _frame_scores(videos, config)
+    frame = binary_metrics(f_labels, f_probs, config.threshold) if f_labels.size else None
     return {
         "video_auc": video["auc"],
         "frame_auc": frame["auc"] if frame else None,
@@ -104,24 +67,29 @@ def write_report(videos: list[VideoScores], config: ModelConfig, out_dir: str | 
     metrics = compute_metrics(videos, config)
     labels = np.array([v.label for v in videos])
     probs = np.nan_to_num(video_probabilities(videos, config), nan=0.5)
-    logits = [video_logit(v.tracks, config.aggregation) for v in videos]
     plots = [
         plot_roc(labels, probs, out / "roc.png", f"video ROC ({config.aggregation})"),
         plot_score_histograms(labels, probs, config.threshold, out / "scores.png", "video P(fake)"),
         plot_confusion_matrix(metrics["confusion_matrix"], out / "confusion_matrix.png", "videos"),
     ]
     if metrics["frame"]:
-        f_labels = np.concatenate([np.full(len(fl), v.label) for v in videos for _, fl in v.tracks])
-        f_probs = sigmoid(np.concatenate([fl for v in videos for _, fl in v.tracks]), config.temperature)
+        f_labels, f_probs = _frame_scores(videos, config)
         plots.append(plot_roc(f_labels, f_probs, out / "frame_roc.png", "frame ROC"))
     metrics["plots"] = [p.name for p in plots]
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    rule = ScoringRule.of(config)
     with open(out / "predictions.jsonl", "w") as f:
-        for v, p, z in zip(videos, probs, logits, strict=True):
-            verdict = "NO_FACE" if not v.tracks else "FAKE" if p >= config.threshold else "REAL"
-            row = {"path": v.key, "label": v.label, "fake_probability": round(float(p), 5), "logit": z}
+        for v, p in zip(videos, probs, strict=True):
+            verdict = rule.judge(v.tracks)
+            row = {
+                "path": v.key,
+                "label": v.label,
+                "fake_probability": round(float(p), 5),
+                "logit": verdict.logit,
+            }
             f.write(
-                json.dumps(row | {"prediction": verdict, "faces": len(v.tracks), "origin": v.origin}) + "\n"
+                json.dumps(row | {"prediction": verdict.label, "faces": len(v.tracks), "origin": v.origin})
+                + "\n"
             )
     return metrics
 
@@ -142,41 +110,22 @@ def evaluate(
     """Prepare (or reuse) the cache for `data`, score it with the checkpoint and write the report.
 
     `split` = "val"/"train" evaluates one side of the training split (same rule, seed and fraction as the
-    checkpoint's training run unless given), e.g. to score the held-out speakers only.
+    checkpoint's training run unless given), e.g. to score the held-out speakers only. `cache_dir`
+    defaults to the checkpoint's training cache when it is still there, else `out_dir/cache`.
     `with_sbi_copies`: also score a Self-Blended copy of every real video and report, under `sbi_copies`,
     how well the reals are told from their blended copies (the main metrics stay on the data as given).
     """
-    from ..config import Settings
     from ..inference.runtime import TrackClassifier
     from ..models.checkpoint import load_checkpoint
-    from .cache import CacheSpec, load_track, prepare, read_spec
-    from .datasets import discover_all, split_sources
-    from .samples import SBI_SUFFIX, resize_crops, sbi_copies, sbi_copy_crops
 
     loaded = load_checkpoint(model_path)
     config = loaded.config
-    recipe = config.extra.get("training", {}).get("recipe", {})
-    sources = discover_all(data, layout)
-    if split != "all":
-        frac = val_fraction if val_fraction is not None else recipe.get("val_fraction", 0.2)
-        seed = recipe.get("seed", 0) if seed is None else seed
-        train, val = split_sources(sources, frac, seed, val_match=recipe.get("val_match"))
-        sources = val if split == "val" else train
-    if cache_dir is None:  # reuse the training cache when it is still there, else make one next to the report
-        trained = config.extra.get("training", {}).get("data", {}).get("cache")
-        cache_dir = trained if trained and Path(trained, "spec.json").is_file() else Path(out_dir) / "cache"
-    spec = read_spec(cache_dir) or CacheSpec.from_settings(Settings(), scale=config.crop_scale)
-    if abs(spec.scale - config.crop_scale) > 1e-6:
-        raise ValueError(f"cache crops at scale {spec.scale}, the model expects {config.crop_scale}")
-    records = prepare(sources, cache_dir, spec, workers=workers, progress=progress)
-    copies = sbi_copies(sources, records) if with_sbi_copies else []
-    classifier = TrackClassifier(loaded)
-
-    def crops_for(item: TrackItem) -> np.ndarray:
-        crops = sbi_copy_crops(load_track(cache_dir, {"file": item.file}, spec.size), item)
-        return resize_crops(crops, config.input_size)
-
-    scored = score_videos(sources + copies, records, crops_for, classifier.score_tracks, progress)
+    scoring = prepare_scoring(
+        config, data, split, cache_dir, Path(out_dir) / "cache", layout, val_fraction, seed, workers, progress
+    )
+    copies = scoring.add_sbi_copies() if with_sbi_copies else []
+    classifier = TrackClassifier(loaded, faces=scoring.face)
+    scored = scoring.score(classifier.score_tracks, progress)
     videos = [v for v in scored if not v.key.endswith(SBI_SUFFIX)]
     metrics = write_report(videos, config, out_dir)
     if copies:  # reals against their own blended copies

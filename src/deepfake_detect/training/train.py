@@ -4,8 +4,9 @@ Per epoch: one pass of `len(train tracks)` samples (class-balanced draws when ov
 linear warm-up then cosine decay per step, loss = BCE(track logit) + w * BCE(per-frame logits) (the
 frame term trains the per-frame head that "mean_frame"/"confident_frames" aggregate and the server's
 timeline shows), both with `pos_weight`. Then the validation videos are scored the way the server scores
-them, calibrated (calibrate.py) and the epoch's checkpoint is written with its calibration, so any
-`epoch_N.safetensors` can be served as is. `best.safetensors` is the epoch with the best val video AUC.
+them (`scoring.py`: the server's crops and classifier code), calibrated (calibrate.py) and the epoch's
+checkpoint is written with its calibration, so any `epoch_N.safetensors` can be served as is.
+`best.safetensors` is the epoch with the best val video AUC.
 """
 
 from __future__ import annotations
@@ -23,36 +24,24 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..inference.runtime import TrackClassifier
+from ..models.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
+from ..models.cnn_lstm import CnnLstm
 from ..models.registry import ModelConfig
 from .calibrate import apply_calibration, calibrate, logit_bias, shift
-from .evaluate import compute_metrics, score_videos
-from .recipe import Run, TrainConfig, setup_run
+from .evaluate import compute_metrics
+from .recipe import TrainConfig, setup_run
+from .run import Run
 
 log = logging.getLogger(__name__)
 
 
-@torch.inference_mode()
-def score_tracks(model, config, tracks: list[np.ndarray], device: str, chunk: int = 64):
-    """As runtime.TrackClassifier.score_tracks, on `device`: [T_i, S, S, 3] uint8 -> (logit, [T_i])."""
-    from .samples import normalize
-
-    x = torch.from_numpy(np.concatenate(tracks))[None]  # [1, sum T_i, S, S, 3]
-    x = normalize(x, config.mean, config.std)[0]  # [N, 3, S, S]
-    feats = torch.cat([model.features(x[i : i + chunk].to(device)).float() for i in range(0, len(x), chunk)])
-    out = []
-    for part in torch.split(feats, [len(t) for t in tracks]):  # [T_i, C]
-        logit, frames = model.temporal(part[None])  # [1], [1, T_i]
-        out.append((float(logit[0]), frames[0].float().cpu().numpy()))
-    return out
-
-
-def validate(run: Run, model) -> tuple[dict, ModelConfig, float]:
-    """Score the val videos, calibrate; returns (metrics row, calibrated config, logit bias to fold in)."""
-    model.eval()
-    videos = score_videos(
-        run.val_sources, run.records, run.val_crops, lambda t: score_tracks(model, run.config, t, run.device)
-    )
+def validate(run: Run, model: CnnLstm) -> tuple[dict, ModelConfig, float]:
+    """Score the val videos as the server would (same crops, same classifier code, on the run's device),
+    calibrate; returns (metrics row, calibrated config, logit bias to fold in)."""
+    loaded = LoadedModel.in_memory(model, run.config)
+    classifier = TrackClassifier(loaded, chunk_size=64, device=run.device, faces=run.face, keep_layout=True)
+    videos = run.data.val.score(classifier.score_tracks)
     model.train()
     labels = np.array([v.label for v in videos])
     calib = calibrate(labels, [v.tracks for v in videos], run.cfg.threshold_rule, run.cfg.aggregation)
@@ -196,7 +185,7 @@ def _finish(run: Run, stopped: str, seconds: float) -> dict:
     """Write summary.json and put the summary into best.safetensors' config (so /info shows it)."""
     out = Path(run.cfg.out)
     state = run.state
-    best_row = next((r for r in state["history"] if r["epoch"] == state["best_epoch"]), {})
+    best_row: dict = next((r for r in state["history"] if r["epoch"] == state["best_epoch"]), {})
     best = load_checkpoint(out / "best.safetensors")
     summary = {
         "data": run.data_summary,

@@ -1,0 +1,94 @@
+"""The state of a training run (`Run`): its data, model, optimiser, loaders and resumable state, as
+`recipe.setup_run` builds it from a `TrainConfig`."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..faces import FaceSpec
+from ..models.cnn_lstm import CnnLstm
+from ..models.registry import ModelConfig
+from .datasets import Source
+from .records import CacheRecord
+from .samples import TrackDataset, TrackItem, class_balanced_sampler, collate
+from .scoring import ScoringSet
+
+if TYPE_CHECKING:
+    from .recipe import TrainConfig
+
+
+@dataclass
+class TrainingData:
+    """The sources of a run, split, prepared in the cache, as training samples and a validation set."""
+
+    train: list[Source]
+    val: ScoringSet  # val sources (plus SBI copies of reals when val has no fake) and their crops
+    records: dict[str, CacheRecord]
+    items: list[TrackItem]  # every cached face track of `train`
+    sbi: bool
+    p_sbi: float  # share of real tracks blended into SBI pseudo-fakes (0 when SBI is off)
+
+
+@dataclass
+class Run:
+    cfg: TrainConfig
+    config: ModelConfig
+    face: FaceSpec  # frames, detection and crop geometry: the cache's patches, the model's crops
+    model: CnnLstm
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    dataset: TrackDataset
+    data: TrainingData
+    device: str
+    pos_weight: torch.Tensor | None
+    data_summary: dict
+    recipe: dict
+    state: dict = field(default_factory=dict)
+
+    @property
+    def val_sources(self) -> list[Source]:
+        return self.data.val.sources
+
+    def loader(self, epoch: int) -> torch.utils.data.DataLoader:
+        self.dataset.set_epoch(epoch)
+        seed = self.cfg.seed * 1000 + epoch
+        sampler: torch.utils.data.Sampler
+        if self.cfg.oversample:
+            sampler = class_balanced_sampler(self.dataset.items, seed)
+        else:
+            sampler = torch.utils.data.RandomSampler(
+                self.dataset, generator=torch.Generator().manual_seed(seed)
+            )
+        return torch.utils.data.DataLoader(
+            self.dataset,
+            self.cfg.batch_size,
+            sampler=sampler,
+            collate_fn=collate,
+            num_workers=self.cfg.loader_workers,
+        )
+
+    def prep(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 [B, T, S, S, 3], labels [B] -> normalised [B, T, 3, S, S] and float labels on the device."""
+        x, y, _ = batch
+        return self.config.normalize(x).to(self.device), y.float().to(self.device)
+
+    def save_state(self) -> None:
+        path = Path(self.cfg.out) / "last.pt"
+        tmp = path.with_suffix(".tmp")
+        torch.save(
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "state": self.state,
+                "config": self.config.to_dict(),
+                "train_config": dataclasses.asdict(self.cfg),
+            },
+            tmp,
+        )
+        tmp.replace(path)
