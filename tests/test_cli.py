@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from deepfake_detect.cli import expand_paths, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +43,7 @@ def test_scan_refuses_a_missing_model(video_mp4, tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a server process starts (and refuses)
 def test_serve_refuses_a_broken_model_path_before_binding(tmp_path):
     bad = tmp_path / "broken.pth"
     bad.write_text("garbage")

@@ -16,6 +16,7 @@ from .errors import (  # noqa: E402
     MediaTooLarge,
     NoModel,
     Overloaded,
+    TooManyFiles,
     UnsupportedMedia,
 )
 from .models import LoadedModel, load_checkpoint  # noqa: E402
@@ -33,6 +34,7 @@ __all__ = [
     "NoModel",
     "Overloaded",
     "Settings",
+    "TooManyFiles",
     "UnsupportedMedia",
     "VideoReport",
     "__version__",

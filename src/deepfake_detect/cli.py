@@ -1,4 +1,4 @@
-"""`deepfake-detect`: serve the API, scan files, and (in their own modules) prepare/train/evaluate/bench.
+"""`deepfake-detect`: serve the API, scan files; prepare/train/evaluate (training/cli.py) and bench.
 
 deepfake-detect serve                      # API on $HOST:$PORT, model from $MODEL_PATH or bundled
 deepfake-detect scan clip.mp4 folder/      # readable table
@@ -13,21 +13,11 @@ import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-VIDEO_SUFFIXES = {
-    ".mp4",
-    ".avi",
-    ".mkv",
-    ".mov",
-    ".webm",
-    ".m4v",
-    ".mpg",
-    ".mpeg",
-    ".ts",
-    ".flv",
-    ".wmv",
-    ".3gp",
-}
+from . import bench
+from .media import VIDEO_SUFFIXES
+from .training import cli as training_cli
 
 
 def expand_paths(paths: Iterable[str]) -> list[Path]:
@@ -97,7 +87,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     for path in tqdm(files, desc="scanning", unit="video", disable=len(files) < 2, file=sys.stderr):
         try:
             report = detector.analyze(path)
-            row = {
+            row: dict[str, Any] = {
                 "path": str(path),
                 "prediction": report.prediction,
                 "fake_probability": report.fake_probability,
@@ -167,23 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--plots", metavar="DIR", help="write a P(fake)-over-time PNG per video into DIR")
     scan.set_defaults(func=cmd_scan)
 
-    for register in _extra_commands():
-        register(sub)
+    training_cli.register(sub)  # prepare, train, evaluate
+    bench.register(sub)
     return parser
-
-
-def _extra_commands():
-    """Subcommands that live next to their code (training, benchmark), if present."""
-    import importlib
-
-    for module_name in ("deepfake_detect.training.cli", "deepfake_detect.bench"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name != module_name:
-                raise
-            continue
-        yield module.register
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,6 +54,14 @@ class MediaTooLarge(MediaError):
     slug = "media-too-large"
 
 
+class TooManyFiles(DetectorError):
+    """A batch request holds more files than MAX_BATCH_FILES."""
+
+    status = 400
+    title = "Too many files"
+    slug = "too-many-files"
+
+
 class ModelError(DetectorError):
     status = 503
     title = "Model unavailable"

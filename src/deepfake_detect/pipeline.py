@@ -15,45 +15,49 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings
-from .faces import CropSpec, FaceDetector, build_tracks, crop_face, crop_track
+from .faces import CropSpec, FaceDetector, FaceSpec, build_tracks, crop_face, crop_track
+from .inference.bundled import resolve_model
 from .inference.runtime import TrackClassifier
+from .inference.sample_faces import render_frames
 from .media import MediaLimits, sample_frames
 from .models.checkpoint import LoadedModel
-from .report import FaceObservation, FaceTrackReport, StageTimings, VideoMeta, VideoReport
-from .verdict import decide, sigmoid, track_logit
+from .report import FaceObservation, FaceTrackReport, ModelInfo, StageTimings, VideoMeta, VideoReport
+from .types import SampledVideo
+from .verdict import ScoringRule, Verdict, sigmoid
 
 
 class Detector:
+    """One model served with one `Settings`: frame count, face detection and crop geometry come from
+    `face_spec` (faces/spec.py), the decision from `rule` (verdict.py)."""
+
     def __init__(self, loaded: LoadedModel, settings: Settings, face_detector: FaceDetector | None = None):
         self.settings = settings
         self.loaded = loaded
         self.config = loaded.config
+        self.face_spec = FaceSpec.from_settings(settings, loaded.config)
         self.classifier = TrackClassifier(
             loaded,
             runtime=settings.runtime,
             cache_dir=settings.runtime_cache_dir,
             calibration_dir=settings.runtime_calibration_dir,
+            faces=self.face_spec,  # int8 calibration crops are made as this Detector makes crops
             release_torch_cnn=True,  # the Detector owns its LoadedModel
         )
-        self.faces = face_detector or FaceDetector(
-            max_side=settings.detect_max_side,
-            min_face_size=settings.min_face_size,
-            confidence=settings.face_confidence,
-        )
-        self.crop_spec = CropSpec(size=self.config.input_size, scale=self.config.crop_scale)
+        self.faces = face_detector or self.face_spec.detector()
         self.limits = MediaLimits.from_settings(settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Detector:
-        from .inference.bundled import resolve_model  # bundled default when MODEL_PATH is unset
+        return cls(resolve_model(settings), settings)  # MODEL_PATH, else the bundled model
 
-        return cls(resolve_model(settings), settings)
+    @property
+    def crop_spec(self) -> CropSpec:
+        return self.face_spec.crop
 
     def warmup(self) -> None:
-        """Run a small synthetic clip through detection and the classifier, so the first request does not
-        pay for lazy initialisation (oneDNN kernels, ONNX Runtime arenas, page-ins); docs/performance.md."""
-        from .synthetic import render_frames
-
+        """Run two frames with the packaged sample face through detection and the classifier, so the first
+        request does not pay for lazy initialisation (oneDNN kernels, ONNX Runtime arenas, page-ins);
+        docs/performance.md."""
         frames = render_frames(640, 360, n_frames=2, seed=0)
         detections = self.faces.detect_images(frames)
         crops = [
@@ -66,10 +70,40 @@ class Detector:
         else:
             self.classifier.warmup()
 
+    def describe(self) -> ModelInfo:
+        """The served model for /info and /health: identity, preprocessing, calibration, backend."""
+        loaded, config = self.loaded, self.config
+        return ModelInfo(
+            id=loaded.model_id,
+            architecture=config.arch,
+            path=str(loaded.path),
+            sha256=loaded.sha256,
+            format=loaded.source_format,
+            input_size=config.input_size,
+            mean=config.mean,
+            std=config.std,
+            crop_scale=config.crop_scale,
+            patch_size=self.crop_spec.patch_size,
+            patch_scale=self.crop_spec.margin,
+            frames_per_video=self.face_spec.frames,
+            pooling=config.pooling,
+            aggregation=config.aggregation,
+            threshold=self.threshold,
+            model_threshold=config.threshold,
+            temperature=config.temperature,
+            summary=config.extra.get("summary"),
+            card=config.extra,
+            runtime=self.classifier.describe(),
+        )
+
+    @property
+    def rule(self) -> ScoringRule:
+        """The model's aggregation and calibration, with PREDICTION_THRESHOLD if set."""
+        return ScoringRule.of(self.config, self.settings.prediction_threshold)
+
     @property
     def threshold(self) -> float:
-        explicit = self.settings.prediction_threshold
-        return self.config.threshold if explicit is None else explicit
+        return self.rule.threshold
 
     @property
     def model_id(self) -> str:
@@ -79,7 +113,7 @@ class Detector:
         """Analyse one video file. Raises a MediaError for unusable input."""
 
         t0 = time.perf_counter()
-        video = sample_frames(path, self.settings.frames_per_video, self.limits)
+        video = sample_frames(path, self.face_spec.frames, self.limits)
         t1 = time.perf_counter()
         detections = self.faces.detect(video.frames)
         tracks = build_tracks(detections)
@@ -89,11 +123,10 @@ class Detector:
         scored = self.classifier.score_tracks(crops)
         t4 = time.perf_counter()
 
-        temperature = self.config.temperature
+        rule = self.rule
         face_reports = []
-        for track, (lstm_logit, frame_logits) in zip(tracks, scored, strict=True):
-            logit = track_logit(lstm_logit, frame_logits, self.config.aggregation)
-            frame_probs = sigmoid(frame_logits, temperature)
+        for track, score, logit in zip(tracks, scored, rule.track_logits(scored), strict=True):
+            frame_probs = sigmoid(score.frame_logits, rule.temperature)
             observations = [
                 FaceObservation(
                     frame_index=video.frames[pos].index,
@@ -107,7 +140,7 @@ class Detector:
             face_reports.append(
                 FaceTrackReport(
                     track_id=track.track_id,
-                    fake_probability=round(float(sigmoid(logit, temperature)), 4),
+                    fake_probability=round(sigmoid(logit, rule.temperature), 4),
                     logit=round(logit, 4),
                     frames=len(track),
                     first_seen_s=observations[0].timestamp_s,
@@ -115,7 +148,9 @@ class Detector:
                     observations=observations,
                 )
             )
-        report = self._verdict(video, face_reports, Path(path).name if name is None else name)
+        report = self._report(
+            video, face_reports, rule.judge(scored), Path(path).name if name is None else name
+        )
         t5 = time.perf_counter()
         report.timings = StageTimings(
             decode_s=round(t1 - t0, 4),
@@ -127,13 +162,25 @@ class Detector:
         )
         return report
 
-    def _verdict(self, video, faces: list[FaceTrackReport], name: str) -> VideoReport:
+    def _report(
+        self, video: SampledVideo, faces: list[FaceTrackReport], verdict: Verdict, name: str
+    ) -> VideoReport:
         info = video.info
-        common = dict(
+        return VideoReport(
             video_name=name,
+            prediction=verdict.label,
+            confidence=_round(verdict.confidence),
+            is_fake=None if verdict.label == "NO_FACE" else verdict.label == "FAKE",
             frames_analyzed=len(video.frames),
+            raw_score=_round(verdict.logit),
+            fake_probability=_round(verdict.fake_probability),
             threshold=self.threshold,
             faces=faces,
+            message=(
+                f"no face found in {len(video.frames)} sampled frames; the video was not judged"
+                if verdict.label == "NO_FACE"
+                else None
+            ),
             video=VideoMeta(
                 container=info.container,
                 codec=info.codec,
@@ -148,23 +195,7 @@ class Detector:
             aggregation=self.config.aggregation,
             timings=StageTimings(),
         )
-        if not faces:
-            return VideoReport(
-                prediction="NO_FACE",
-                confidence=None,
-                is_fake=None,
-                raw_score=None,
-                fake_probability=None,
-                message=f"no face found in {len(video.frames)} sampled frames; the video was not judged",
-                **common,
-            )
-        worst = max(faces, key=lambda f: f.logit)
-        label, confidence = decide(worst.fake_probability, self.threshold)
-        return VideoReport(
-            prediction=label,
-            confidence=round(confidence, 4),
-            is_fake=label == "FAKE",
-            raw_score=worst.logit,
-            fake_probability=worst.fake_probability,
-            **common,
-        )
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)

@@ -66,3 +66,44 @@ class VideoReport(BaseModel):
     model_id: str
     aggregation: str
     timings: StageTimings
+
+
+class RuntimeInfo(BaseModel):
+    """The CNN backend serving a checkpoint, and why (inference/runtime.py)."""
+
+    requested: str = Field(description="RUNTIME setting: auto, torch, torch-bf16, onnx or onnx-int8")
+    backend: str = Field(description="The backend in use")
+    note: str = Field(description="Why this backend: validations found, fallbacks and their reasons")
+    threads: int
+    device: str = "cpu"
+    speed_img_s: dict[str, float] | None = Field(None, description="Measured by `auto` when it had to choose")
+    cache: str | None = Field(None, description="Folder of the derived ONNX / int8 files")
+    checks: dict[str, dict] | None = Field(None, description="Agreement of each derived file with eager fp32")
+    validated: dict[str, dict] | None = Field(
+        None, description="Labelled-data validations (bench --accuracy)"
+    )
+
+
+class ModelInfo(BaseModel):
+    """The served model: identity, preprocessing, calibration and card (`Detector.describe()`)."""
+
+    id: str
+    architecture: str
+    path: str
+    sha256: str
+    format: str = Field(description="safetensors (ours) or seed-pth")
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    crop_scale: float
+    patch_size: int = Field(description="Side of the face patch each crop is cut from (the training cache's)")
+    patch_scale: float = Field(description="Patch side / face box side")
+    frames_per_video: int
+    pooling: str
+    aggregation: str
+    threshold: float = Field(description="The threshold in use (PREDICTION_THRESHOLD, else the model's)")
+    model_threshold: float
+    temperature: float
+    summary: str | None = Field(None, description="One-line card summary")
+    card: dict = Field(description="The checkpoint's free-form metadata: training summary, calibration")
+    runtime: RuntimeInfo

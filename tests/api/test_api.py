@@ -42,8 +42,14 @@ def test_info_shows_model_and_effective_settings(client):
     info = client.get("/info").json()
     assert info["model"]["architecture"] == "resnet18_lstm" and info["model"]["input_size"] == 64
     assert info["settings"]["frames_per_video"] == 8 and info["settings"]["max_upload_mb"] == 2
+    model = info["model"]
+    assert (model["patch_size"], model["patch_scale"], model["frames_per_video"]) == (224, 1.3, 8)
+    assert model["runtime"]["backend"] in ("onnx", "torch") and model["runtime"]["requested"] == "auto"
     assert client.get("/docs").status_code == 200
-    assert "/predict/batch" in client.get("/openapi.json").json()["paths"]
+    schema = client.get("/openapi.json").json()
+    assert "/predict/batch" in schema["paths"]
+    typed = {"InfoResponse", "ModelInfo", "RuntimeInfo", "HealthResponse", "LoadState"}
+    assert typed <= schema["components"]["schemas"].keys()
 
 
 def test_predict_returns_seed_fields_and_per_face_evidence(client, video_two_faces):
@@ -125,7 +131,8 @@ def test_batch_answers_every_file(client, video_mp4, text_as_mp4):
 
 def test_batch_over_the_count_limit_is_refused(client, video_short):
     files = [("files", (f"{i}.mp4", video_short.read_bytes())) for i in range(11)]
-    assert_problem(client.post("/predict/batch", files=files), 400)
+    body = assert_problem(client.post("/predict/batch", files=files), 400)
+    assert body["type"].endswith(":too-many-files") and "at most 10" in body["detail"]
 
 
 def test_unknown_route_is_problem_json(client):
@@ -169,6 +176,7 @@ def test_overload_answers_503_with_retry_after(tiny_detector, video_short):
     assert results["first"].status_code == 200
 
 
+@pytest.mark.slow  # a ResNet50 exported to ONNX
 def test_seed_checkpoint_via_model_path(video_mp4, tmp_path):
     import torch
 

@@ -71,10 +71,10 @@ def bench_model(workdir: Path, quick: bool) -> Path:
 
     from ..models import create_model, save_checkpoint
 
-    arch, overrides = ("resnet18_lstm", {"input_size": 64}) if quick else ("resnet50_lstm", {})
+    arch, size = ("resnet18_lstm", 64) if quick else ("resnet50_lstm", 224)
     path = workdir / f"{arch}-random-seed0.safetensors"
     if not path.is_file():
         torch.manual_seed(0)
-        model, config = create_model(arch, **overrides)
+        model, config = create_model(arch, input_size=size)
         save_checkpoint(model, config, path)
     return path

@@ -46,7 +46,7 @@ def time_ours(model_path: Path, runtime: str, clips: list[Clip], reps: int, fram
                 frame_probabilities=[o.fake_probability for f in last.faces for o in f.observations],
             )
         )
-    return runs, detector.classifier.describe()
+    return runs, detector.classifier.describe().model_dump(exclude_none=True)
 
 
 def probability_diffs(runs: list[Run], reference: list[Run]) -> dict[str, dict]:

@@ -19,6 +19,13 @@ class RootResponse(BaseModel):
     device: str
 
 
+class LoadState(BaseModel):
+    workers: int
+    busy: int
+    queued: int
+    max_queue: int
+
+
 class HealthResponse(RootResponse):
     reason: str | None
     model_id: str | None
@@ -27,7 +34,7 @@ class HealthResponse(RootResponse):
     version: str
     uptime_s: float
     model_load_s: float | None
-    load: dict
+    load: LoadState
 
 
 @router.get("/", response_model=RootResponse, summary="Liveness")
@@ -39,17 +46,17 @@ async def root(service: ServiceDep) -> RootResponse:
 async def health(service: ServiceDep) -> HealthResponse:
     """`status` is "healthy" when predictions can be served, else "unhealthy" with a `reason`."""
     detector = service.detector
-    loaded = detector.loaded if detector else None
+    model = detector.describe() if detector else None
     return HealthResponse(
         status="healthy" if detector else "unhealthy",
         model_loaded=detector is not None,
         device="cpu",
         reason=service.unavailable_reason,
-        model_id=loaded.model_id if loaded else None,
-        model_sha256=loaded.sha256 if loaded else None,
-        model_summary=loaded.config.extra.get("summary") if loaded else None,
+        model_id=model.id if model else None,
+        model_sha256=model.sha256 if model else None,
+        model_summary=model.summary if model else None,
         version=__version__,
         uptime_s=round(time.time() - service.started_at, 1),
         model_load_s=service.load_seconds,
-        load=service.load_state,
+        load=LoadState(**service.load_state),
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, File, HTTPException, UploadFile
+from typing import Any
+
+from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel
 
-from ...errors import DetectorError
+from ...errors import DetectorError, TooManyFiles
 from ...report import VideoReport
 from ..deps import ServiceDep, SettingsDep
 from ..errors import PROBLEM_JSON, problem_body
@@ -13,8 +15,9 @@ from ..uploads import display_name, saved_upload
 
 router = APIRouter(tags=["predict"])
 
-_PROBLEM = {"content": {PROBLEM_JSON: {}}}
-ERROR_RESPONSES = {
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "More files than MAX_BATCH_FILES in one batch", **_PROBLEM},
     413: {"description": "Upload or video exceeds a limit", **_PROBLEM},
     415: {"description": "Not a video (text, image, audio only...)", **_PROBLEM},
     422: {"description": "Looks like a video but cannot be decoded, or a missing field", **_PROBLEM},
@@ -75,7 +78,7 @@ async def predict_batch(
     one bad file does not spoil the others."""
     service.require_detector()
     if len(files) > settings.max_batch_files:
-        raise HTTPException(400, f"{len(files)} files sent; at most {settings.max_batch_files} per batch")
+        raise TooManyFiles(f"{len(files)} files sent; at most {settings.max_batch_files} per batch")
     items: list[BatchItem] = []
     async with service.slot():
         for upload in files:
