@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from deepfake_detect import bench
 from deepfake_detect.cli import main
 
 
+@pytest.mark.slow
 def test_quick_bench_runs_and_prints_the_table(tmp_path: Path, capsys) -> None:
     out = tmp_path / "bench.json"
     md = tmp_path / "bench.md"

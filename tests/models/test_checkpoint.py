@@ -39,6 +39,7 @@ def seed_model():
     return model
 
 
+@pytest.mark.slow  # four ResNet50s
 @pytest.mark.parametrize("wrap", ["plain", "model_state_dict", "state_dict", "dataparallel"])
 def test_seed_checkpoints_load_and_match_the_seed_outputs(seed_model, wrap, tmp_path):
     state = seed_model.state_dict()

@@ -1,8 +1,6 @@
-"""Robustness augmentations: shapes, determinism, temporal consistency, landmark flipping."""
+"""Robustness augmentations: shapes, determinism, temporal consistency."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import cv2
 import numpy as np
@@ -14,14 +12,9 @@ from deepfake_detect.training.augment import (
     RobustAugment,
     apply_params,
     augment_sequence,
-    flip_landmarks,
 )
 
 SIZE = 224
-# MTCNN landmarks of the crop below (see test_sbi.py): left eye, right eye, nose, left/right mouth.
-LANDMARKS = np.array(
-    [[76.81, 90.52], [126.17, 92.67], [100.44, 122.61], [72.62, 134.26], [123.62, 135.94]], np.float32
-)
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +29,13 @@ def test_keeps_dtype_and_shape(face: np.ndarray, p: float) -> None:
     rectangular = face[:, :200]
     for seed in range(8):
         for image in (face, rectangular):
-            out, landmarks = augment(image, np.random.default_rng(seed))
+            out = apply_params(image, augment.sample(np.random.default_rng(seed)))
             assert out.dtype == np.uint8 and out.shape == image.shape and out.flags.c_contiguous
-            assert landmarks is None
 
 
 def test_p_zero_is_identity(face: np.ndarray) -> None:
-    out, landmarks = RobustAugment(p=0.0)(face, np.random.default_rng(0), LANDMARKS)
+    (out,) = augment_sequence([face], np.random.default_rng(0), RobustAugment(p=0.0))
     np.testing.assert_array_equal(out, face)
-    np.testing.assert_array_equal(landmarks, LANDMARKS)
 
 
 def test_sampled_params_in_range() -> None:
@@ -82,9 +73,9 @@ def test_apply_is_deterministic_and_pure(face: np.ndarray) -> None:
     params = RobustAugment(p=1.0).sample(np.random.default_rng(3))
     np.testing.assert_array_equal(apply_params(face, params), apply_params(face, params))
     np.testing.assert_array_equal(face, before)
-    out_a, _ = RobustAugment()(face, np.random.default_rng(5))
-    out_b, _ = RobustAugment()(face, np.random.default_rng(5))
-    np.testing.assert_array_equal(out_a, out_b)
+    out_a = augment_sequence([face], np.random.default_rng(5))
+    out_b = augment_sequence([face], np.random.default_rng(5))
+    np.testing.assert_array_equal(out_a[0], out_b[0])
 
 
 def test_sequence_uses_one_draw_for_all_frames(face: np.ndarray) -> None:
@@ -98,26 +89,6 @@ def test_sequence_uses_one_draw_for_all_frames(face: np.ndarray) -> None:
     np.testing.assert_array_equal(out[2], apply_params(other, params))
     default = augment_sequence([face, face], np.random.default_rng(12))
     np.testing.assert_array_equal(default[0], default[1])
-
-
-def test_flip_landmarks_follow_pixels(face: np.ndarray) -> None:
-    flipped_image = apply_params(face, AugmentParams(flip=True))
-    flipped = flip_landmarks(LANDMARKS, SIZE)
-    np.testing.assert_allclose(flipped[:, 0], SIZE - 1 - LANDMARKS[[1, 0, 2, 4, 3], 0])
-    np.testing.assert_allclose(flipped[:, 1], LANDMARKS[[1, 0, 2, 4, 3], 1])
-    assert flipped[0, 0] < flipped[1, 0] and flipped[3, 0] < flipped[4, 0]  # index 0 is still image-left
-    pixels = np.round(LANDMARKS).astype(np.float32)  # at integer positions the flip is exact
-    for (x, y), (fx, fy) in zip(pixels[[1, 0, 2, 4, 3]], flip_landmarks(pixels, SIZE), strict=True):
-        np.testing.assert_array_equal(face[int(y), int(x)], flipped_image[int(fy), int(fx)])
-    np.testing.assert_allclose(flip_landmarks(flipped, SIZE), LANDMARKS, atol=1e-4)
-
-
-def test_call_flips_landmarks_with_image(face: np.ndarray) -> None:
-    augment = dataclasses.replace(RobustAugment(), p=1.0)
-    out, landmarks = augment(face, np.random.default_rng(0), LANDMARKS)
-    assert landmarks is not None and landmarks.shape == (5, 2) and landmarks.dtype == np.float32
-    np.testing.assert_allclose(landmarks, flip_landmarks(LANDMARKS, SIZE))
-    assert out.shape == face.shape
 
 
 def test_rejects_non_uint8(face: np.ndarray) -> None:

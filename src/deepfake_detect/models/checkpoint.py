@@ -23,6 +23,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import CheckpointError
+from .cnn_lstm import CnnLstm
 from .registry import ModelConfig, create_model, seed_config
 
 METADATA_KEY = "deepfake_detect"
@@ -31,14 +32,14 @@ _SEED_WRAPPERS = ("model_state_dict", "state_dict")
 
 @dataclass
 class LoadedModel:
-    model: nn.Module  # in eval mode, float32
+    model: CnnLstm  # in eval mode, float32
     config: ModelConfig
     path: Path
     sha256: str
     source_format: str  # "safetensors" or "seed-pth"
 
     @classmethod
-    def in_memory(cls, model: nn.Module, config: ModelConfig) -> LoadedModel:
+    def in_memory(cls, model: CnnLstm, config: ModelConfig) -> LoadedModel:
         """A model that has no file (yet), e.g. one being trained: scored by `inference.TrackClassifier`
         on the torch backend, which needs no derived files."""
         return cls(model, config, Path("<in memory>"), "0" * 64, "in-memory")
@@ -79,7 +80,7 @@ def _seed_config(state: dict[str, torch.Tensor]) -> ModelConfig:
     return config
 
 
-def _build(config: ModelConfig, state: dict[str, torch.Tensor]) -> nn.Module:
+def _build(config: ModelConfig, state: dict[str, torch.Tensor]) -> CnnLstm:
     try:
         model, _ = create_model(config.arch, config=config)
     except KeyError as e:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
+
+if TYPE_CHECKING:
+    from .cnn_lstm import CnnLstm  # only a type here: cnn_lstm imports this module to register
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -76,7 +78,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class Architecture:
     name: str
-    factory: Callable[..., nn.Module]  # factory(feature_dim=..., pooling=...) -> untrained model
+    factory: Callable[..., CnnLstm]  # factory(feature_dim=..., pooling=...) -> untrained model
     feature_dim: int  # CNN feature width = the BiLSTM's input width (tells plain .pth files apart)
     defaults: ModelConfig
     seed_recipe: dict[str, Any]  # config overrides for a plain .pth state dict of this architecture
@@ -89,9 +91,9 @@ def register_model(
     name: str, feature_dim: int, seed_recipe: dict[str, Any] | None = None, **config_defaults: Any
 ) -> Callable:
     """Decorator: `@register_model("x", feature_dim=512, input_size=160)` on a factory taking
-    (feature_dim, pooling) and returning an nn.Module."""
+    (feature_dim, pooling) and returning a `cnn_lstm.CnnLstm`."""
 
-    def wrap(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    def wrap(factory: Callable[..., CnnLstm]) -> Callable[..., CnnLstm]:
         defaults = ModelConfig(arch=name, **config_defaults)
         _REGISTRY[name] = Architecture(name, factory, feature_dim, defaults, seed_recipe or {})
         return factory
@@ -124,7 +126,7 @@ def seed_config(feature_dim: int) -> ModelConfig | None:
 
 def create_model(
     name: str, config: ModelConfig | None = None, **overrides: Any
-) -> tuple[nn.Module, ModelConfig]:
+) -> tuple[CnnLstm, ModelConfig]:
     """Build an untrained model and its config (the registered defaults, updated by `overrides`)."""
     arch = architecture(name)
     config = config or arch.defaults

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FLIP_ORDER = (1, 0, 2, 4, 3)  # 5-point landmarks after a horizontal flip: swap eyes and mouth corners
-
 
 @dataclass(frozen=True)
 class AugmentParams:
@@ -57,14 +55,6 @@ class RobustAugment:
             jpeg_quality=int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1)) if on[5] else None,
         )
 
-    def __call__(
-        self, image: np.ndarray, rng: np.random.Generator, landmarks: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Augment one crop; returns (image [H, W, 3] uint8, landmarks [5, 2] flipped if needed, or None)."""
-        params = self.sample(rng)
-        flipped = None if landmarks is None else apply_to_landmarks(landmarks, params, image.shape[1])
-        return apply_params(image, params), flipped
-
 
 def apply_params(image: np.ndarray, params: AugmentParams) -> np.ndarray:
     """Apply `params` to one [H, W, 3] uint8 RGB crop, deterministically. Returns a new uint8 array."""
@@ -94,24 +84,11 @@ def apply_params(image: np.ndarray, params: AugmentParams) -> np.ndarray:
         ok, buf = cv2.imencode(".jpg", result[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, params.jpeg_quality])
         if not ok:
             raise RuntimeError("JPEG encoding failed")
-        result = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+        decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        if decoded is None:
+            raise RuntimeError("JPEG decoding failed")
+        result = decoded[..., ::-1]
     return np.ascontiguousarray(result)
-
-
-def flip_landmarks(landmarks: np.ndarray, width: int) -> np.ndarray:
-    """Mirror [5, 2] landmarks for a horizontally flipped crop of `width` pixels.
-
-    Pixel column x maps to width - 1 - x (pixel centres at integer coordinates, as in `image[:, ::-1]`),
-    and left/right eye and mouth-corner rows are swapped so index 0 stays the image-left eye.
-    """
-    lm = np.asarray(landmarks, dtype=np.float32).copy()  # [5, 2] x, y
-    lm[:, 0] = (width - 1) - lm[:, 0]
-    return lm[list(FLIP_ORDER)]
-
-
-def apply_to_landmarks(landmarks: np.ndarray, params: AugmentParams, width: int) -> np.ndarray:
-    """Landmarks after `params` (only the flip moves them). [5, 2] float32."""
-    return flip_landmarks(landmarks, width) if params.flip else np.asarray(landmarks, np.float32).copy()
 
 
 def augment_sequence(

@@ -69,7 +69,7 @@ def plot_score_histograms(
     """Overlapped histograms of P(FAKE) for REAL and FAKE samples with the decision threshold."""
     y = np.asarray(labels).astype(int).ravel()
     p = np.asarray(probs, dtype=float).ravel()
-    bins = np.linspace(0.0, 1.0, 41)
+    bins = np.linspace(0.0, 1.0, 41).tolist()
     fig, ax = plt.subplots(figsize=(6, 4))
     for cls, name, color in ((0, "REAL", "tab:blue"), (1, "FAKE", "tab:red")):
         sel = p[y == cls]

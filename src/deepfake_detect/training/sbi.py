@@ -118,9 +118,9 @@ def _colour_transform(image: np.ndarray, rng: np.random.Generator) -> np.ndarray
     hsv[..., 0] = (hsv[..., 0] + rng.uniform(-10, 10)) % 360
     hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.8, 1.2), 0, 1)
     hsv[..., 2] = np.clip(hsv[..., 2] * rng.uniform(0.9, 1.1), 0, 1)
-    out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255
-    mean = float(out.mean())
-    out = (out - mean) * rng.uniform(0.9, 1.1) + mean + rng.uniform(-0.1, 0.1) * 255
+    rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255
+    mean = float(rgb.mean())
+    out = (rgb - mean) * rng.uniform(0.9, 1.1) + mean + rng.uniform(-0.1, 0.1) * 255
     return np.clip(out, 0, 255).astype(np.float32)
 
 
