@@ -6,12 +6,22 @@ background); see ``tests/test_synthetic.py`` for what each one is checked to con
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
 import av
 import pytest
 
 from deepfake_detect import synthetic
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Every app the tests build keeps its jobs database and uploads in a temporary DATA_DIR."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATA_DIR", str(tmp_path_factory.mktemp("data")))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -163,3 +173,50 @@ def tiny_detector(tiny_checkpoint: Path):
     from deepfake_detect import Detector, Settings, load_checkpoint
 
     return Detector(load_checkpoint(tiny_checkpoint), Settings(frames_per_video=8))
+
+
+# --- the jobs database: every job test runs on SQLite and on PostgreSQL ---
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A fresh PostgreSQL database for this session (dropped afterwards). Skips when no server answers,
+    unless REQUIRE_POSTGRES is set (.ci/run sets it: CI must not skip PostgreSQL silently)."""
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.exc import OperationalError
+
+    name = f"dfd_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as e:
+        admin.dispose()
+        if os.environ.get("REQUIRE_POSTGRES"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {e.orig}")
+    yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def jobs_db_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """A jobs database URL: a new SQLite file, or the session's PostgreSQL database emptied afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jobs.db'}"
+        return
+    url = request.getfixturevalue("postgres_database")
+    yield url
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if inspect(conn).has_table("jobs"):
+            conn.execute(text("TRUNCATE jobs, webhook_attempts, api_keys"))
+    engine.dispose()

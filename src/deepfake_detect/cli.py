@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import bench
+from .jobs import cli as jobs_cli
 from .media import VIDEO_SUFFIXES
 from .training import cli as training_cli
 
@@ -147,7 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", help="checkpoint (default: $MODEL_PATH, else the bundled model)")
     serve.set_defaults(func=cmd_serve)
 
-    scan = sub.add_parser("scan", help="analyse video files or folders")
+    scan = sub.add_parser(
+        "scan",
+        help="analyse video files or folders",
+        epilog="The same analysis on a running server, as jobs (docs/jobs.md):\n"
+        "  curl -si -F file=@clip.mp4 http://localhost:8000/jobs    # 202, Location: /jobs/<id>\n"
+        "  curl -s http://localhost:8000/jobs/<id>                  # state, progress, result",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     scan.add_argument("paths", nargs="+")
     scan.add_argument("--model", help="checkpoint (default: $MODEL_PATH, else the bundled model)")
     scan.add_argument("--threshold", type=float)
@@ -159,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     training_cli.register(sub)  # prepare, train, evaluate
     bench.register(sub)
+    jobs_cli.register(sub)  # worker, db, keys, webhook-receiver
     return parser
 
 

@@ -8,12 +8,18 @@ The seed's variables keep their names: MODEL_PATH, PREDICTION_THRESHOLD, HOST, P
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    # One fixed place per user, so `serve` and `worker` started from different folders share it.
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "deepfake-detect"
 
 
 def _env(name: str) -> AliasChoices:
@@ -106,6 +112,64 @@ class Settings(BaseSettings):
     warmup: bool = Field(
         True, validation_alias=_env("WARMUP"), description="Run a dummy video through the models at start-up."
     )
+
+    # --- jobs, webhooks, keys (jobs/, docs/jobs.md) ---
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        validation_alias=_env("DATA_DIR"),
+        description="Uploads of queued jobs and, by default, the SQLite jobs database "
+        "(default: $XDG_DATA_HOME/deepfake-detect or ~/.local/share/deepfake-detect).",
+    )
+    database_url: SecretStr | None = Field(
+        None,
+        validation_alias=_env("DATABASE_URL"),
+        description="SQLAlchemy URL of the jobs database, e.g. postgresql+psycopg://user@host/db. "
+        "Unset: a SQLite file in DATA_DIR.",
+    )
+    job_workers: int = Field(
+        1, ge=0, validation_alias=_env("JOB_WORKERS"), description="In-process job worker threads."
+    )
+    job_lease_s: float = Field(
+        60.0,
+        gt=0,
+        validation_alias=_env("JOB_LEASE_S"),
+        description="A claimed job whose worker "
+        "stops renewing its lease for this long is given to another worker.",
+    )
+    job_max_attempts: int = Field(
+        3,
+        ge=1,
+        validation_alias=_env("JOB_MAX_ATTEMPTS"),
+        description="Claims before a job whose "
+        "workers keep dying fails (a poison video must not crash-loop every server).",
+    )
+    job_poll_s: float = Field(1.0, gt=0, validation_alias=_env("JOB_POLL_S"))
+    result_ttl_days: float = Field(30.0, gt=0, validation_alias=_env("RESULT_TTL_DAYS"))
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=_env("WEBHOOK_ALLOWED_HOSTS"),
+        description="Comma-separated host names (or *.domain) callbacks may go to. Empty: none.",
+    )
+    webhook_secret: SecretStr | None = Field(None, validation_alias=_env("WEBHOOK_SECRET"))
+    webhook_timeout_s: float = Field(10.0, gt=0, validation_alias=_env("WEBHOOK_TIMEOUT_S"))
+    webhook_max_attempts: int = Field(8, ge=1, validation_alias=_env("WEBHOOK_MAX_ATTEMPTS"))
+    webhook_retry_base_s: float = Field(2.0, gt=0, validation_alias=_env("WEBHOOK_RETRY_BASE_S"))
+    api_keys_file: Path | None = Field(None, validation_alias=_env("API_KEYS_FILE"))
+    rate_limit: str = Field(
+        "300/minute", validation_alias=_env("RATE_LIMIT"), description="Default per-key request rate."
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        validation_alias=_env("RATE_LIMIT_STORAGE"),
+        description="limits storage URI; redis://host:6379 shares the counts between server processes.",
+    )
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value):
+        if isinstance(value, str):
+            return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
 
     @property
     def max_upload_bytes(self) -> int:

@@ -92,3 +92,50 @@ class Overloaded(DetectorError):
     def __init__(self, detail: str, retry_after_s: int = 5):
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+# --- jobs API (jobs/, api/routes/jobs.py) ---
+
+
+class JobNotFound(DetectorError):
+    """No such job for this caller (or it was deleted, or purged after RESULT_TTL_DAYS)."""
+
+    status = 404
+    title = "Job not found"
+    slug = "job-not-found"
+
+
+class InvalidRequest(DetectorError):
+    """A request field is well-formed but not acceptable (callback host not allowed, bad cursor...)."""
+
+    status = 422
+    title = "Invalid request"
+    slug = "invalid-request"
+
+
+class Unauthorized(DetectorError):
+    """API keys are configured and the request carries no valid `Authorization: Bearer <key>`."""
+
+    status = 401
+    title = "Unauthorized"
+    slug = "unauthorized"
+
+
+class RateLimited(DetectorError):
+    """This API key has used up its request rate; retry after `retry_after_s`."""
+
+    status = 429
+    title = "Too many requests"
+    slug = "rate-limited"
+
+    def __init__(self, detail: str, retry_after_s: int = 1):
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class NotReady(DetectorError):
+    """The service cannot take work yet (model not loaded, database unreachable)."""
+
+    status = 503
+    title = "Not ready"
+    slug = "not-ready"

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -24,6 +27,27 @@ from .models.checkpoint import LoadedModel
 from .report import FaceObservation, FaceTrackReport, ModelInfo, StageTimings, VideoMeta, VideoReport
 from .types import SampledVideo
 from .verdict import ScoringRule, Verdict, sigmoid
+
+Stage = Literal["decode", "detect", "crop", "classify"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an analysis stands: `done` of `total` frames (decode, detect) or face tracks (crop, classify).
+
+    Sent at the start (done=0) and end of each stage; a callback that raises stops the analysis there
+    (the jobs worker does, when its job was cancelled)."""
+
+    stage: Stage
+    done: int
+    total: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def _no_progress(_: Progress) -> None:
+    pass
 
 
 class Detector:
@@ -109,18 +133,29 @@ class Detector:
     def model_id(self) -> str:
         return self.loaded.model_id
 
-    def analyze(self, path: str | os.PathLike, name: str | None = None) -> VideoReport:
+    def analyze(
+        self, path: str | os.PathLike, name: str | None = None, progress: ProgressCallback | None = None
+    ) -> VideoReport:
         """Analyse one video file. Raises a MediaError for unusable input."""
-
+        progress = progress or _no_progress
         t0 = time.perf_counter()
+        progress(Progress("decode", 0, self.face_spec.frames))
         video = sample_frames(path, self.face_spec.frames, self.limits)
+        n_frames = len(video.frames)
+        progress(Progress("decode", n_frames, n_frames))
         t1 = time.perf_counter()
+        progress(Progress("detect", 0, n_frames))
         detections = self.faces.detect(video.frames)
         tracks = build_tracks(detections)
+        progress(Progress("detect", n_frames, n_frames))
         t2 = time.perf_counter()
+        progress(Progress("crop", 0, len(tracks)))
         crops = [crop_track(video.frames, t, self.crop_spec) for t in tracks]  # [T_i, S, S, 3] each
+        progress(Progress("crop", len(tracks), len(tracks)))
         t3 = time.perf_counter()
+        progress(Progress("classify", 0, len(tracks)))
         scored = self.classifier.score_tracks(crops)
+        progress(Progress("classify", len(tracks), len(tracks)))
         t4 = time.perf_counter()
 
         rule = self.rule

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..config import Settings, get_settings
+from ..jobs import JobsRuntime
+from ..metrics import Metrics
 from ..pipeline import Detector
+from .auth import AUTH_RESPONSES, RateLimiter, authenticate
 from .errors import install_error_handlers
-from .routes import health, info, predict
+from .metrics import RequestMetrics
+from .routes import health, info, jobs, ops, predict
 from .service import InferenceService
 from .uploads import BodySizeLimit
 
@@ -26,23 +30,41 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     service = InferenceService(settings, detector_factory)
+    metrics = Metrics()
+    service.report_hooks.append(metrics.observe_report)
+    job_runtime = JobsRuntime(settings, lambda: service.detector, metrics)
+    metrics.watch_jobs(job_runtime.store.counts_by_state)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        job_runtime.migrate()  # before the model: a database problem fails start-up in a second
         service.load()
+        job_runtime.start()
         yield
+        job_runtime.stop()
         service.shutdown()
 
     app = FastAPI(
         title="Deepfake Detection API", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
     app.state.service = service
+    app.state.jobs = job_runtime
+    app.state.metrics = metrics
+    app.state.limiter = RateLimiter(settings.rate_limit_storage, settings.rate_limit)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     per_file = settings.max_upload_bytes
     app.add_middleware(
-        BodySizeLimit, limits={"/predict": per_file, "/predict/batch": per_file * settings.max_batch_files}
+        BodySizeLimit,
+        limits={
+            "/predict": per_file,
+            "/predict/batch": per_file * settings.max_batch_files,
+            "/jobs": per_file,
+        },
     )
+    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: counts 413s from BodySizeLimit too
     install_error_handlers(app)
-    for module in (health, predict, info):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    app.include_router(ops.probes)
+    for router in (predict.router, info.router, jobs.router, ops.metrics_router):
+        app.include_router(router, dependencies=[Depends(authenticate)], responses=AUTH_RESPONSES)
     return app

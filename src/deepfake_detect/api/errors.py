@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import DetectorError, Overloaded
+from ..errors import DetectorError, Unauthorized
 
 log = logging.getLogger("deepfake_detect.api")
 PROBLEM_JSON = "application/problem+json"
@@ -35,8 +35,11 @@ def problem_body(error: DetectorError) -> dict:
 
 async def _detector_error(request: Request, exc: DetectorError) -> JSONResponse:
     response = problem(exc.status, exc.title, exc.detail, exc.slug, request.url.path)
-    if isinstance(exc, Overloaded):
-        response.headers["Retry-After"] = str(exc.retry_after_s)
+    retry_after = getattr(exc, "retry_after_s", None)  # Overloaded (503), RateLimited (429)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    if isinstance(exc, Unauthorized):
+        response.headers["WWW-Authenticate"] = "Bearer"
     return response
 
 

@@ -38,6 +38,7 @@ class InferenceService:
         self._executor = ThreadPoolExecutor(settings.inference_workers, thread_name_prefix="inference")
         self._capacity = settings.inference_workers + settings.max_queue
         self._in_flight = 0
+        self.report_hooks: list[Callable[[VideoReport], None]] = []  # metrics
 
     def load(self) -> None:
         """Load the model; on failure keep serving, with the reason in /health and 503s."""
@@ -96,4 +97,7 @@ class InferenceService:
     async def analyze(self, path: Path, name: str) -> VideoReport:
         detector = self.require_detector()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, detector.analyze, path, name)
+        report = await loop.run_in_executor(self._executor, detector.analyze, path, name)
+        for hook in self.report_hooks:
+            hook(report)
+        return report

@@ -7,9 +7,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ... import __version__
+from ...jobs.views import AuthInfo, JobsInfo
 from ...media import TESTED_FORMATS
 from ...report import ModelInfo
-from ..deps import ServiceDep
+from ..deps import JobsDep, ServiceDep
 
 router = APIRouter(tags=["info"])
 
@@ -28,10 +29,12 @@ class InfoResponse(BaseModel):
     device: str
     torch_threads: int
     settings: dict = Field(description="The effective settings (environment, .env, defaults)")
+    auth: AuthInfo
+    jobs: JobsInfo
 
 
 @router.get("/info", response_model=InfoResponse, summary="Model and configuration")
-async def info(service: ServiceDep) -> InfoResponse:
+def info(service: ServiceDep, jobs: JobsDep) -> InfoResponse:
     settings = service.settings
     detector = service.detector
     return InfoResponse(
@@ -51,4 +54,6 @@ async def info(service: ServiceDep) -> InfoResponse:
         device="cpu",
         torch_threads=torch.get_num_threads(),
         settings=settings.model_dump(mode="json"),
+        auth=jobs.auth_info(),
+        jobs=jobs.info(),
     )

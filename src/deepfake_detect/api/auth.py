@@ -1,0 +1,71 @@
+"""API keys and per-key rate limits, as one dependency (`CallerDep`) on every route but the probes.
+
+With no key configured (no API_KEYS_FILE entries, none created with `deepfake-detect keys create`)
+every request is served and `/info` says `auth.mode: "open"`. Rate limits use `limits` (moving
+window), in memory by default or in Redis (RATE_LIMIT_STORAGE) when several servers share the keys.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from ..errors import RateLimited, Unauthorized
+from ..jobs.keys import Key
+from .errors import PROBLEM_JSON
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key (`deepfake-detect keys create NAME`); needed only when keys are configured",
+)
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "API keys are configured and this request has no valid key", **_PROBLEM},
+    429: {"description": "This key's rate limit is used up (see Retry-After)", **_PROBLEM},
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    owner: str  # the key's name; "" when the service is open
+    key: Key | None
+
+
+class RateLimiter:
+    def __init__(self, storage_uri: str, default: str):
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self.default = parse(default)  # a malformed RATE_LIMIT fails at start-up, not per request
+
+    def hit(self, key: Key) -> None:
+        item = parse(key.rate_limit) if key.rate_limit else self.default
+        if not self.limiter.hit(item, "api-key", key.name):
+            reset_at, _ = self.limiter.get_window_stats(item, "api-key", key.name)
+            retry = max(1, math.ceil(reset_at - time.time()))
+            raise RateLimited(f"rate limit {item} of key {key.name!r} reached; retry in {retry} s", retry)
+
+
+def authenticate(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Caller:
+    """The caller behind a request; 401 without a valid key (when keys exist), 429 over its rate."""
+    keys = request.app.state.jobs.keys
+    if keys is None or keys.open:
+        return Caller(owner="", key=None)
+    if credentials is None:
+        raise Unauthorized("this service needs an API key: send 'Authorization: Bearer <key>'")
+    key = keys.authenticate(credentials.credentials)
+    if key is None:
+        raise Unauthorized("the API key is not valid (unknown or revoked)")
+    request.app.state.limiter.hit(key)
+    return Caller(owner=key.name, key=key)
+
+
+CallerDep = Annotated[Caller, Depends(authenticate)]

@@ -1,0 +1,181 @@
+"""The jobs API: `POST /jobs` answers 202 at once; poll `GET /jobs/{id}` or be called back.
+
+curl -si -F file=@clip.mp4 http://localhost:8000/jobs            # 202, Location: /jobs/<id>
+curl -s http://localhost:8000/jobs/<id>                         # state, progress, result
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from ...errors import InvalidRequest, JobNotFound
+from ...jobs.schema import ACTIVE
+from ...jobs.store import JobFilter, new_job_id
+from ...jobs.views import JobPage, JobState, JobView, summary, view
+from ...jobs.webhooks import check_callback_url
+from ..deps import CallerDep, JobsDep, ServiceDep, SettingsDep
+from ..errors import PROBLEM_JSON
+from ..uploads import display_name
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such job for this caller (deleted, purged, or another key's)", **_PROBLEM}
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobView,
+    summary="Submit a video",
+    responses={
+        202: {"description": "Accepted (or, with a known Idempotency-Key, the job it made before)"},
+        413: {"description": "Upload over MAX_UPLOAD_MB", **_PROBLEM},
+        422: {"description": "Missing file, bad callback_url or host not allowed", **_PROBLEM},
+        503: {"description": "No model loaded in this server's workers", **_PROBLEM},
+    },
+)
+async def submit(
+    response: Response,
+    jobs: JobsDep,
+    service: ServiceDep,
+    settings: SettingsDep,
+    caller: CallerDep,
+    file: UploadFile = File(..., description="The video"),
+    callback_url: str | None = Form(None, description="POSTed the job when it ends (signed)"),
+    keep_upload: bool = Form(False, description="Keep the video for GET /jobs/{id}/video until deleted"),
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JobView:
+    """Store the upload in the data directory, queue a job, answer **202** with `Location: /jobs/{id}`.
+
+    The video is analysed exactly as `/predict` does; bad media make a `failed` job whose `error` is
+    the problem `/predict` would have answered. The same `Idempotency-Key` (per API key) returns the
+    same job instead of a second one."""
+    if idempotency_key:
+        existing = await run_in_threadpool(jobs.store.find_idempotent, caller.owner, idempotency_key)
+        if existing is not None:
+            return _accepted(response, view(existing), replayed=True)
+    if callback_url:
+        check_callback_url(callback_url, settings.webhook_allowed_hosts)
+        owner_secret = jobs.keys.webhook_secret(caller.owner) if jobs.keys and caller.owner else None
+        if not (owner_secret or settings.webhook_secret):
+            raise InvalidRequest("callback_url needs a signing secret: set WEBHOOK_SECRET or use an API key")
+    if settings.job_workers > 0:
+        service.require_detector()  # this server's workers could never run it
+    job_id = new_job_id()
+    size = await jobs.uploads.save(file, job_id, settings.max_upload_bytes)
+    try:
+        job, created = await run_in_threadpool(
+            jobs.store.create,
+            job_id,
+            caller.owner,
+            display_name(file.filename),
+            size,
+            idempotency_key,
+            callback_url,
+            keep_upload,
+        )
+    except BaseException:
+        jobs.uploads.delete(job_id)
+        raise
+    if not created:  # lost a race on the same Idempotency-Key
+        jobs.uploads.delete(job_id)
+    jobs.wake.set()
+    return _accepted(response, view(job), replayed=not created)
+
+
+def _accepted(response: Response, job: JobView, replayed: bool) -> JobView:
+    response.headers["Location"] = job.links.self
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return job
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+@router.get(
+    "",
+    response_model=JobPage,
+    summary="List jobs (history)",
+    responses={422: {"description": "A filter or the cursor is not valid", **_PROBLEM}},
+)
+def list_jobs(
+    jobs: JobsDep,
+    caller: CallerDep,
+    state: Annotated[list[JobState] | None, Query(description="Repeat to match several states")] = None,
+    prediction: Literal["REAL", "FAKE", "NO_FACE"] | None = None,
+    created_after: Annotated[datetime | None, Query(description="ISO 8601; no zone means UTC")] = None,
+    created_before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="next_cursor of the previous page")
+    ] = None,
+) -> JobPage:
+    """This caller's jobs, newest first, `limit` at a time; follow `next_cursor` for older ones."""
+    if cursor is not None and not cursor.isalnum():
+        raise InvalidRequest("cursor must be the next_cursor of a previous page")
+    where = JobFilter(tuple(state or ()), prediction, _utc(created_after), _utc(created_before))
+    items, next_cursor = jobs.store.list_jobs(caller.owner, where, cursor, limit)
+    return JobPage(items=[summary(j) for j in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{job_id}", response_model=JobView, summary="A job: state, progress, result", responses=NOT_FOUND
+)
+def get_job(job_id: str, jobs: JobsDep, caller: CallerDep) -> JobView:
+    job = jobs.store.get(job_id, caller.owner)
+    if job is None:
+        raise JobNotFound(f"no job {job_id[:64]!r}")
+    return view(job)
+
+
+@router.delete(
+    "/{job_id}",
+    response_model=JobView,
+    summary="Cancel a job, or delete a finished one",
+    responses={
+        200: {"description": "Was queued or running: now cancelled"},
+        204: {"description": "Deleted"},
+        **NOT_FOUND,
+    },
+)
+def delete_job(job_id: str, jobs: JobsDep, caller: CallerDep) -> JobView | Response:
+    """A queued or running job is cancelled (200, state `cancelled`) and its upload deleted; a running
+    analysis stops at its next stage. A finished job is deleted with all its data (204)."""
+    job = jobs.store.get(job_id, caller.owner)
+    if job is None:
+        raise JobNotFound(f"no job {job_id[:64]!r}")
+    if job.state in ACTIVE and jobs.store.cancel(job_id, caller.owner):
+        jobs.uploads.delete(job_id)
+        return view(jobs.store.get(job_id) or job)
+    jobs.store.delete(job_id, caller.owner)
+    jobs.uploads.delete(job_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{job_id}/video",
+    summary="The uploaded video, while the job keeps it",
+    response_class=FileResponse,
+    responses={200: {"content": {"video/*": {}}}, **NOT_FOUND},
+)
+def job_video(job_id: str, jobs: JobsDep, caller: CallerDep) -> FileResponse:
+    """The upload as sent (Range requests work, so a page can seek in it): while the job is queued or
+    running, and afterwards when it was submitted with `keep_upload=true`."""
+    job = jobs.store.get(job_id, caller.owner)
+    path = jobs.uploads.path(job_id) if job is not None and job_id.isalnum() else None
+    if job is None or path is None or not path.is_file():
+        raise JobNotFound(f"no stored video for job {job_id[:64]!r}")
+    media_type = mimetypes.guess_type(job.video_name)[0] or "application/octet-stream"
+    return FileResponse(
+        path, media_type=media_type, filename=job.video_name, content_disposition_type="inline"
+    )
