@@ -106,6 +106,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 row["plot"] = str(plot_timeline(report, Path(args.plots) / f"{path.stem}.png"))
         except DetectorError as e:
             row = {"path": str(path), "prediction": None, "fake_probability": None, "reason": e.detail}
+        except OSError as e:  # gone, unreadable, a folder: say so and go on with the next file
+            reason = f"cannot read the file: {e.strerror or type(e).__name__}"
+            row = {"path": str(path), "prediction": None, "fake_probability": None, "reason": reason}
         rows.append(row)
         if args.json:
             print(json.dumps(row), flush=True)

@@ -74,6 +74,50 @@ class Settings(BaseSettings):
         validation_alias=_env("MAX_PIXELS"),
         description="Largest width*height accepted (default: a little over 4K UHD).",
     )
+    # --- hostile input (media.py, api/uploads.py): checked from the header, then while decoding ---
+    max_frames: int = Field(
+        100_000,
+        gt=0,
+        validation_alias=_env("MAX_FRAMES"),
+        description="Most frames a video may declare or hold (10 min at 60 fps is 36,000).",
+    )
+    max_streams: int = Field(
+        16,
+        ge=1,
+        validation_alias=_env("MAX_STREAMS"),
+        description="Most streams (video, audio...) a file may hold.",
+    )
+    max_decode_s: float = Field(
+        120.0,
+        gt=0,
+        validation_alias=_env("MAX_DECODE_S"),
+        description="Wall-time budget to open, demux and decode one video; past it: 413.",
+    )
+    max_decoded_gb: float = Field(
+        64.0,
+        gt=0,
+        validation_alias=_env("MAX_DECODED_GB"),
+        description="Picture bytes decoding one video may produce (10 min of 1080p30 is ~56 GB); "
+        "stops decompression bombs that the time budget alone would let run.",
+    )
+    upload_dir: Path | None = Field(
+        None,
+        validation_alias=_env("UPLOAD_DIR"),
+        description="Where uploads are written while analysed (deleted afterwards). Unset: the system's "
+        "temporary folder.",
+    )
+    upload_stall_s: float = Field(
+        30.0,
+        gt=0,
+        validation_alias=_env("UPLOAD_STALL_S"),
+        description="An upload that sends nothing for this long is answered 408 and its slot freed.",
+    )
+    upload_timeout_s: float = Field(
+        600.0,
+        gt=0,
+        validation_alias=_env("UPLOAD_TIMEOUT_S"),
+        description="Time allowed for a whole upload request body to arrive; past it: 408.",
+    )
 
     # --- workers ---
     inference_workers: int = Field(1, ge=1, validation_alias=_env("INFERENCE_WORKERS"))
@@ -128,6 +172,13 @@ class Settings(BaseSettings):
     )
     job_workers: int = Field(
         1, ge=0, validation_alias=_env("JOB_WORKERS"), description="In-process job worker threads."
+    )
+    max_job_uploads: int = Field(
+        8,
+        ge=1,
+        validation_alias=_env("MAX_JOB_UPLOADS"),
+        description="POST /jobs uploads received at once (each spooled to disk, then stored in "
+        "DATA_DIR); beyond this: 503 + Retry-After. Queued jobs wait in the database, not here.",
     )
     job_lease_s: float = Field(
         60.0,

@@ -62,6 +62,14 @@ class TooManyFiles(DetectorError):
     slug = "too-many-files"
 
 
+class InvalidUpload(DetectorError):
+    """The request is not the upload the route expects (e.g. two files where one is analysed)."""
+
+    status = 422
+    title = "Invalid upload"
+    slug = "invalid-upload"
+
+
 class ModelError(DetectorError):
     status = 503
     title = "Model unavailable"

@@ -1,6 +1,8 @@
 """Media stage: probe a video and sample evenly spaced frames in one sequential decode pass.
 
-Files are recognised by content (FFmpeg's probing), never by extension. Seeking per sampled
+Files are recognised by content (FFmpeg's probing), never by extension, and only the real video
+containers of `containers.py` are opened, with the file protocol only; `media_limits.py` bounds what
+one video may cost (header checks before decoding, a wall-time and decoded-bytes budget). Seeking per sampled
 frame is 2-7x slower than decoding straight through, so `sample_frames` demuxes once to learn
 every frame's timestamp (cheap: no pictures are decoded), picks the frames to keep, then
 decodes once and converts only the kept frames to RGB.
@@ -13,31 +15,20 @@ decodes once and converts only the kept frames to RGB.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
 import av
 import cv2
 import numpy as np
 
+from .containers import OPEN_OPTIONS, DetectedContainer, detect_container
 from .errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
+from .media_limits import NO_LIMITS, DecodeBudget, MediaLimits, check_header, check_measured
 from .types import Frame, SampledVideo, VideoInfo
 
-# Leading bytes of the containers we expect; used only to pick the clearer error when
-# FFmpeg cannot open a file (a broken MP4 is "corrupt", a renamed text file is "unsupported").
-_VIDEO_SIGNATURES: tuple[tuple[int, bytes], ...] = (
-    (4, b"ftyp"),  # MP4 / MOV / 3GP
-    (4, b"moov"),
-    (4, b"mdat"),
-    (4, b"wide"),
-    (4, b"free"),
-    (0, b"\x1a\x45\xdf\xa3"),  # Matroska / WebM (EBML)
-    (0, b"RIFF"),  # AVI
-    (0, b"FLV"),
-    (0, b"\x00\x00\x01\xba"),  # MPEG-PS
-    (0, b"\x30\x26\xb2\x75"),  # ASF / WMV
-    (0, b"OggS"),
-)
 # File names that look like media, for walking folders only: what a file *is* is decided by its content.
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp"}
@@ -45,27 +36,16 @@ VIDEO_SUFFIXES = frozenset(
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 TESTED_FORMATS = (".mp4", ".avi", ".mkv", ".mov", ".webm")  # the seed's formats, each covered by tests
 
-_IMAGE_DEMUXERS = ("image2", "_pipe")  # FFmpeg opens stills as one-frame "videos"
-_MAX_PACKETS = 500_000  # guard against hostile files that claim endless streams
-
-
-@dataclass(frozen=True)
-class MediaLimits:
-    max_bytes: int | None = None
-    max_duration_s: float | None = None
-    max_pixels: int | None = None
-
-    @classmethod
-    def from_settings(cls, settings) -> MediaLimits:
-        return cls(settings.max_upload_bytes, settings.max_duration_s, settings.max_pixels)
-
-
-def _looks_like_video(path: Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(16)
-    return any(head[off : off + len(sig)] == sig for off, sig in _VIDEO_SIGNATURES) or (
-        len(head) > 0 and head[0] == 0x47  # MPEG-TS sync byte
-    )
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "TESTED_FORMATS",
+    "VIDEO_SUFFIXES",
+    "MediaLimits",
+    "evenly_spaced",
+    "probe",
+    "read_image_rgb",
+    "sample_frames",
+]
 
 
 def _reason(e: Exception) -> str:
@@ -73,26 +53,52 @@ def _reason(e: Exception) -> str:
     return getattr(e, "strerror", None) or type(e).__name__
 
 
-def _open(path: Path) -> av.container.InputContainer:
+def _refuse_unsupported(detected: DetectedContainer | None) -> NoReturn:
+    if detected is None:
+        raise UnsupportedMedia("the file is not a video container FFmpeg recognises")
+    if detected.is_image:
+        raise UnsupportedMedia(f"the file is a still image ({detected.describe()}), not a video")
+    raise UnsupportedMedia(
+        f"the file is {detected.describe()}, not a video container this service accepts "
+        "(MP4/MOV, Matroska/WebM, AVI, FLV, MPEG-TS/PS, ASF/WMV, Ogg, MXF)"
+    )
+
+
+def _open(path: Path, budget: DecodeBudget) -> tuple[av.container.InputContainer, DetectedContainer]:
+    """Open `path` with the demuxer its content names, if allowed, and only the file protocol."""
     size = path.stat().st_size
     if size == 0:
         raise CorruptMedia("the file is empty (0 bytes)")
+    max_bytes = budget.limits.max_bytes
+    if max_bytes is not None and size > max_bytes:
+        raise MediaTooLarge(f"file is {size / 2**20:.1f} MiB; limit {max_bytes / 2**20:.1f} MiB")
+    detected = detect_container(path)
+    if detected is None or not detected.allowed:
+        _refuse_unsupported(detected)
+    remaining = budget.remaining_s()
     try:
-        container = av.open(str(path), mode="r", metadata_errors="ignore")
+        container = av.open(
+            str(path),
+            mode="r",
+            format=detected.open_name,
+            # FFmpeg decodes a few frames to fill in stream facts; skipping them keeps the declared
+            # picture size (checked next) and allocates no picture before the header is checked.
+            options={"skip_frame": "all"},
+            container_options=OPEN_OPTIONS,
+            metadata_errors="ignore",
+            timeout=None if remaining is None else (remaining, remaining),
+        )
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
-        if _looks_like_video(path):
-            raise CorruptMedia(
-                f"the file looks like a video container but cannot be opened: {_reason(e)}"
-            ) from e
-        raise UnsupportedMedia("the file is not a video container FFmpeg recognises") from e
-    if any(tag in container.format.name for tag in _IMAGE_DEMUXERS):
+        budget.check_time()
+        raise CorruptMedia(
+            f"the file looks like {detected.describe()} but cannot be opened: {_reason(e)}"
+        ) from e
+    try:
+        check_header(container, budget.limits)
+    except BaseException:
         container.close()
-        raise UnsupportedMedia(f"the file is a still image ({container.format.name}), not a video")
-    if not container.streams.video:
-        container.close()
-        kinds: list[str] = sorted({s.type for s in container.streams}) or ["no streams"]
-        raise UnsupportedMedia(f"the file has no video stream (found: {', '.join(kinds)})")
-    return container
+        raise
+    return container, detected
 
 
 def _clockwise_rotation(frame: av.VideoFrame) -> int:
@@ -103,34 +109,26 @@ def _clockwise_rotation(frame: av.VideoFrame) -> int:
     return int(round(-(frame.rotation or 0))) % 360
 
 
-def _check_limits(info: VideoInfo, limits: MediaLimits) -> None:
-    if limits.max_bytes is not None and info.size_bytes > limits.max_bytes:
-        raise MediaTooLarge(
-            f"file is {info.size_bytes / 2**20:.1f} MiB; limit {limits.max_bytes / 2**20:.1f} MiB"
-        )
-    if limits.max_duration_s is not None and (info.duration_s or 0) > limits.max_duration_s:
-        raise MediaTooLarge(f"video is {info.duration_s:.1f} s long; limit {limits.max_duration_s:.0f} s")
-    if limits.max_pixels is not None and info.width * info.height > limits.max_pixels:
-        raise MediaTooLarge(
-            f"video is {info.width}x{info.height}; limit {limits.max_pixels} pixels per frame"
-        )
-
-
-def _scan(path: Path) -> tuple[VideoInfo, list[int]]:
+def _scan(path: Path, budget: DecodeBudget) -> tuple[VideoInfo, list[int]]:
     """Demux every video packet (no decoding) for exact frame timestamps; rotation is filled in later."""
-    with _open(path) as container:
+    max_frames = budget.limits.max_frames
+    container, detected = _open(path, budget)
+    with container:
         stream = container.streams.video[0]
         ctx = stream.codec_context
         if ctx.width <= 0 or ctx.height <= 0:
-            raise CorruptMedia("the video stream has no picture size")
+            raise CorruptMedia("the video stream has no valid picture size")
         pts: list[int] = []
         try:
             for i, packet in enumerate(container.demux(stream)):
-                if i > _MAX_PACKETS:
-                    raise MediaTooLarge(f"video has more than {_MAX_PACKETS} packets")
+                if i % 256 == 0:
+                    budget.check_time()
+                if max_frames is not None and len(pts) >= max_frames:
+                    raise MediaTooLarge(f"video has more than {max_frames} frames")
                 if packet.pts is not None and packet.size > 0:
                     pts.append(packet.pts)
         except av.error.FFmpegError as e:
+            budget.check_time()  # an interrupted read is the time limit, not a broken file
             if not pts:
                 raise CorruptMedia(f"the container cannot be read: {_reason(e)}") from e
         pts = sorted(set(pts))
@@ -143,8 +141,10 @@ def _scan(path: Path) -> tuple[VideoInfo, list[int]]:
             duration = (pts[-1] - pts[0]) * tb
         else:
             duration = None
+        if len(pts) > 1 and tb:  # what the timestamps span, whatever the header said
+            duration = max(duration or 0.0, (pts[-1] - pts[0]) * tb)
         info = VideoInfo(
-            container=container.format.name,
+            container=detected.name,
             codec=ctx.name,
             width=ctx.width,
             height=ctx.height,
@@ -154,6 +154,7 @@ def _scan(path: Path) -> tuple[VideoInfo, list[int]]:
             fps=float(stream.average_rate) if stream.average_rate else None,
             size_bytes=path.stat().st_size,
         )
+    check_measured(info, budget.limits)
     return info, pts
 
 
@@ -163,16 +164,29 @@ def _with_rotation(info: VideoInfo, rotation: int) -> VideoInfo:
     return replace(info, rotation=rotation)
 
 
+def _decoded(container: av.container.InputContainer, budget: DecodeBudget) -> Iterator[av.VideoFrame]:
+    """The video stream's frames, within the budget; frames the decoder had to patch up are skipped."""
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"  # frame + slice threads inside FFmpeg's decoder
+    if budget.limits.max_pixels is not None:  # the header may have lied about the picture size
+        stream.codec_context.options = {"max_pixels": str(budget.limits.max_pixels)}
+    for frame in container.decode(stream):
+        budget.add_frame(frame)
+        if not frame.is_corrupt:
+            yield frame
+
+
 def probe(path: str | os.PathLike, limits: MediaLimits | None = None) -> VideoInfo:
     """Read container facts (and the first frame, for rotation); raise a MediaError if unusable."""
     path = Path(path)
-    info, _ = _scan(path)
-    if limits:
-        _check_limits(info, limits)
-    with _open(path) as container:
+    budget = DecodeBudget(limits or NO_LIMITS)
+    info, _ = _scan(path, budget)
+    container, _ = _open(path, budget)
+    with container:
         try:
-            first = next(container.decode(container.streams.video[0]), None)
+            first = next(_decoded(container, budget), None)
         except av.error.FFmpegError as e:
+            budget.check_time()
             raise CorruptMedia(f"the first frame cannot be decoded: {_reason(e)}") from e
     if first is None:
         raise CorruptMedia("no frame of the video could be decoded")
@@ -199,21 +213,20 @@ def sample_frames(
 ) -> SampledVideo:
     """Decode `path` once and return `n_frames` evenly spaced RGB frames (fewer if the video is shorter)."""
     path = Path(path)
-    info, pts = _scan(path)
-    if limits:
-        _check_limits(info, limits)
+    budget = DecodeBudget(limits or NO_LIMITS)
+    info, pts = _scan(path, budget)
     if not pts:
         raise CorruptMedia("the video stream holds no frames")
     wanted = {pts[i]: i for i in evenly_spaced(len(pts), n_frames)}
     last_wanted = max(wanted)
     frames: list[Frame] = []
     rotation = 0
-    with _open(path) as container:
+    container, _ = _open(path, budget)
+    with container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"  # frame + slice threads inside FFmpeg's decoder
         tb = float(stream.time_base) if stream.time_base else 0.0
         try:
-            for n_decoded, frame in enumerate(container.decode(stream)):
+            for n_decoded, frame in enumerate(_decoded(container, budget)):
                 if n_decoded == 0:
                     rotation = _clockwise_rotation(frame)
                 if frame.pts in wanted:
@@ -222,6 +235,7 @@ def sample_frames(
                 if frame.pts is not None and frame.pts >= last_wanted:
                     break
         except av.error.FFmpegError as e:
+            budget.check_time()
             if not frames:
                 raise CorruptMedia(f"decoding failed before any frame: {_reason(e)}") from e
             # A damaged tail: keep what decoded; the report says how many frames were analysed.

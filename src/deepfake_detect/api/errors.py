@@ -3,16 +3,46 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import DetectorError, Unauthorized
 
 log = logging.getLogger("deepfake_detect.api")
 PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    model_config = ConfigDict(extra="allow")  # e.g. `errors` on 422 for invalid requests
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+
+
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "string"}}
+}
+
+
+def documented_problem(description: str, retry_after: bool = False) -> dict[str, Any]:
+    """An OpenAPI `responses` entry: problem+json with the `Problem` schema (and Retry-After), so
+    clients and schemathesis know the error bodies, not only their status codes."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": schema}},
+        **({"headers": _RETRY_AFTER} if retry_after else {}),
+    }
 
 
 def problem(status: int, title: str, detail: str, slug: str, instance: str, **extra) -> JSONResponse:
@@ -44,8 +74,10 @@ async def _detector_error(request: Request, exc: DetectorError) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    slug = {404: "not-found", 405: "method-not-allowed", 413: "media-too-large"}.get(exc.status_code, "http")
-    title = {413: "Media too large"}.get(exc.status_code, "HTTP error")
+    slugs = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 408: "upload-timeout"}
+    slug = {**slugs, 413: "media-too-large"}.get(exc.status_code, "http")
+    titles = {400: "Bad request", 408: "Upload timed out", 413: "Media too large"}
+    title = titles.get(exc.status_code, "HTTP error")
     response = problem(exc.status_code, title, str(exc.detail), slug, request.url.path)
     for key, value in (exc.headers or {}).items():
         response.headers[key] = value
@@ -59,7 +91,8 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         f"missing form field(s): {', '.join(map(str, missing))} (send the video as multipart field "
         "'file', e.g. curl -F file=@video.mp4)"
         if missing
-        else "the request is not valid"
+        else "the request is not valid: "
+        + "; ".join(f"{e['loc'][-1] if e['loc'] else 'body'}: {e['msg']}" for e in errors)[:500]
     )
     return problem(422, "Invalid request", detail, "invalid-request", request.url.path, errors=errors)
 

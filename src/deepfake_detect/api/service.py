@@ -35,10 +35,13 @@ class InferenceService:
         self.unavailable_reason: str | None = "the model has not been loaded yet"
         self.started_at = time.time()
         self.load_seconds: float | None = None
-        self._executor = ThreadPoolExecutor(settings.inference_workers, thread_name_prefix="inference")
+        self._executor = self._new_executor()
         self._capacity = settings.inference_workers + settings.max_queue
         self._in_flight = 0
         self.report_hooks: list[Callable[[VideoReport], None]] = []  # metrics
+
+    def _new_executor(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(self.settings.inference_workers, thread_name_prefix="inference")
 
     def load(self) -> None:
         """Load the model; on failure keep serving, with the reason in /health and 503s."""
@@ -63,6 +66,9 @@ class InferenceService:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        # A fresh (idle, threadless) pool, so the same app can start again (a second lifespan, as
+        # test clients do: schemathesis found every upload failing with 500 after a restart).
+        self._executor = self._new_executor()
 
     def require_detector(self) -> Detector:
         if self.detector is None:

@@ -29,9 +29,14 @@ def display_name(filename: str | None) -> str:
 
 
 @asynccontextmanager
-async def saved_upload(upload: UploadFile, max_bytes: int) -> AsyncIterator[Path]:
-    """Copy an upload in chunks to a temporary file (deleted afterwards); 413 past `max_bytes`."""
-    fd, name = tempfile.mkstemp(prefix="deepfake-upload-", suffix=".bin")
+async def saved_upload(
+    upload: UploadFile, max_bytes: int, directory: Path | None = None
+) -> AsyncIterator[Path]:
+    """Copy an upload in chunks to a temporary file (deleted afterwards); 413 past `max_bytes`.
+
+    The name has no extension: FFmpeg guesses some formats by extension (".bin" is its "binary
+    text" demuxer, which renders any bytes as video); containers are identified by content only."""
+    fd, name = tempfile.mkstemp(prefix="deepfake-upload-", dir=directory)
     path = Path(name)
     try:
         written = 0

@@ -62,7 +62,8 @@ class FaceDetector:
         scale = min(1.0, self.max_side / max(h, w))
         if scale == 1.0:
             return image, 1.0
-        small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))  # a 2x16000 strip keeps 1 px
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         return small, scale
 
     @torch.inference_mode()
@@ -73,7 +74,10 @@ class FaceDetector:
         # MTCNN batches only images of one size; group by shape (a video's frames share one).
         by_shape: dict[tuple[int, ...], list[int]] = {}
         for i, im in enumerate(small):
-            by_shape.setdefault(im.shape, []).append(i)
+            # Smaller than the smallest face MTCNN looks for: no face can be there, and MTCNN itself
+            # fails on it (no pyramid scale; torch.cat of nothing). Found by fuzzing the upload path.
+            if min(im.shape[:2]) >= self.mtcnn.min_face_size:
+                by_shape.setdefault(im.shape, []).append(i)
         caller_threads = torch.get_num_threads()
         threads = max(1, self.threads or caller_threads)
         chunks = []

@@ -4,29 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from pydantic import BaseModel
 
-from ...errors import DetectorError, TooManyFiles
+from ...errors import DetectorError, InvalidUpload, TooManyFiles
 from ...report import VideoReport
 from ..deps import ServiceDep, SettingsDep
-from ..errors import PROBLEM_JSON, problem_body
+from ..errors import documented_problem, problem_body
 from ..uploads import display_name, saved_upload
 
 router = APIRouter(tags=["predict"])
 
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "More files than MAX_BATCH_FILES in one batch", **_PROBLEM},
-    413: {"description": "Upload or video exceeds a limit", **_PROBLEM},
-    415: {"description": "Not a video (text, image, audio only...)", **_PROBLEM},
-    422: {"description": "Looks like a video but cannot be decoded, or a missing field", **_PROBLEM},
-    503: {"description": "No model loaded, or all workers busy (see Retry-After)", **_PROBLEM},
+    400: documented_problem("Malformed multipart body, or more files than MAX_BATCH_FILES in one batch"),
+    408: documented_problem("The upload stalled or took longer than UPLOAD_STALL_S / UPLOAD_TIMEOUT_S"),
+    413: documented_problem(
+        "Upload or video exceeds a limit (size, resolution, duration, frames, streams, decode time)"
+    ),
+    415: documented_problem(
+        "Not a video container this service accepts (text, image, audio only, playlist...)"
+    ),
+    422: documented_problem("Looks like a video but cannot be decoded, or a missing/duplicated field"),
+    503: documented_problem("No model loaded, or all workers busy (see Retry-After)", retry_after=True),
 }
 
 
 @router.post("/predict", response_model=VideoReport, responses=ERROR_RESPONSES, summary="Analyse one video")
-async def predict(service: ServiceDep, settings: SettingsDep, file: UploadFile = File(...)) -> VideoReport:
+async def predict(
+    request: Request, service: ServiceDep, settings: SettingsDep, file: UploadFile = File(...)
+) -> VideoReport:
     """Upload one video as multipart field `file` (`curl -F file=@video.mp4 .../predict`).
 
     `prediction` is REAL, FAKE or NO_FACE. `fake_probability` is the calibrated P(fake) of the most
@@ -35,7 +41,10 @@ async def predict(service: ServiceDep, settings: SettingsDep, file: UploadFile =
     and per sampled frame.
     """
     service.require_detector()
-    async with service.slot(), saved_upload(file, settings.max_upload_bytes) as path:
+    if len((await request.form()).getlist("file")) > 1:  # which one was meant? say so, do not guess
+        raise InvalidUpload("send exactly one video in field 'file' (use /predict/batch for several)")
+    # The request holds its worker slot from its first byte (api/admission.py).
+    async with saved_upload(file, settings.max_upload_bytes, settings.upload_dir) as path:
         return await service.analyze(path, display_name(file.filename))
 
 
@@ -80,14 +89,11 @@ async def predict_batch(
     if len(files) > settings.max_batch_files:
         raise TooManyFiles(f"{len(files)} files sent; at most {settings.max_batch_files} per batch")
     items: list[BatchItem] = []
-    async with service.slot():
-        for upload in files:
-            name = display_name(upload.filename)
-            try:
-                async with saved_upload(upload, settings.max_upload_bytes) as path:
-                    items.append(BatchItem.success(await service.analyze(path, name)))
-            except DetectorError as e:
-                items.append(
-                    BatchItem(video_name=name, error=e.detail, status=e.status, problem=problem_body(e))
-                )
+    for upload in files:  # one worker slot for the whole batch (api/admission.py)
+        name = display_name(upload.filename)
+        try:
+            async with saved_upload(upload, settings.max_upload_bytes, settings.upload_dir) as path:
+                items.append(BatchItem.success(await service.analyze(path, name)))
+        except DetectorError as e:
+            items.append(BatchItem(video_name=name, error=e.detail, status=e.status, problem=problem_body(e)))
     return BatchResponse(predictions=items)
