@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -14,10 +13,11 @@ from ..config import Settings, get_settings
 from ..jobs import JobsRuntime
 from ..metrics import Metrics
 from ..pipeline import Detector
-from .admission import UploadGuard, UploadSlots
+from .admission import UploadGuard
 from .auth import AUTH_RESPONSES, RateLimiter, authenticate
 from .errors import install_error_handlers
 from .metrics import RequestMetrics
+from .openapi import complete_openapi
 from .routes import health, info, jobs, ops, predict
 from .service import InferenceService
 from .uploads import BodySizeLimit
@@ -55,13 +55,12 @@ def create_app(
     app.state.limiter = RateLimiter(settings.rate_limit_storage, settings.rate_limit)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     per_file = settings.max_upload_bytes
-    job_uploads = UploadSlots(settings.max_job_uploads, "job upload(s)")
     # Every route that takes a video: its body-size limit (BodySizeLimit, a 413 before anything is
     # read) and the places it waits in (UploadGuard: 503 for the surplus, 408 for a stalled upload).
     uploads = {
         "/predict": (per_file, service.slot),
         "/predict/batch": (per_file * settings.max_batch_files, service.slot),
-        "/jobs": (per_file, job_uploads.slot),  # stores and answers 202: the analysis queues in the DB
+        "/jobs": (per_file, service.job_uploads.slot),  # stores, answers 202; analyses queue in the DB
     }
     app.add_middleware(
         UploadGuard,
@@ -76,22 +75,5 @@ def create_app(
     app.include_router(ops.probes)
     for router in (predict.router, info.router, jobs.router, ops.metrics_router):
         app.include_router(router, dependencies=[Depends(authenticate)], responses=AUTH_RESPONSES)
-    _document_batch_limit(app, settings.max_batch_files)
+    complete_openapi(app, settings.max_batch_files)
     return app
-
-
-def _document_batch_limit(app: FastAPI, max_files: int) -> None:
-    """Say `maxItems` of /predict/batch's `files` in the OpenAPI schema: the limit is a setting, so
-    it cannot be written into the route's signature (schemathesis found it undocumented)."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        first = app.openapi_schema is None
-        schema = build()  # FastAPI's, cached on the app after the first call
-        if first:
-            content = schema["paths"]["/predict/batch"]["post"]["requestBody"]["content"]
-            ref = content["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
-            schema["components"]["schemas"][ref]["properties"]["files"]["maxItems"] = max_files
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

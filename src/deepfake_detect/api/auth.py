@@ -20,16 +20,15 @@ from limits.strategies import MovingWindowRateLimiter
 
 from ..errors import RateLimited, Unauthorized
 from ..jobs.keys import Key
-from .errors import PROBLEM_JSON
+from .errors import documented_problem
 
 bearer = HTTPBearer(
     auto_error=False,
     description="An API key (`deepfake-detect keys create NAME`); needed only when keys are configured",
 )
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "API keys are configured and this request has no valid key", **_PROBLEM},
-    429: {"description": "This key's rate limit is used up (see Retry-After)", **_PROBLEM},
+    401: documented_problem("API keys are configured and this request has no valid key"),
+    429: documented_problem("This key's rate limit is used up (see Retry-After)", retry_after=True),
 }
 
 

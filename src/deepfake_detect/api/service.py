@@ -23,6 +23,7 @@ from ..errors import DetectorError, NoModel, Overloaded
 from ..memory import tune_malloc
 from ..pipeline import Detector
 from ..report import VideoReport
+from .admission import UploadSlots
 
 log = logging.getLogger("deepfake_detect.api")
 
@@ -38,6 +39,8 @@ class InferenceService:
         self._executor = self._new_executor()
         self._capacity = settings.inference_workers + settings.max_queue
         self._in_flight = 0
+        # POST /jobs only stores its upload: places of its own, apart from the analyses' (admission.py)
+        self.job_uploads = UploadSlots(settings.max_job_uploads, "job upload(s)")
         self.report_hooks: list[Callable[[VideoReport], None]] = []  # metrics
 
     def _new_executor(self) -> ThreadPoolExecutor:
@@ -83,6 +86,8 @@ class InferenceService:
             "busy": busy,
             "queued": self._in_flight - busy,
             "max_queue": self.settings.max_queue,
+            "job_uploads": self.job_uploads.in_flight,
+            "max_job_uploads": self.job_uploads.capacity,
         }
 
     @asynccontextmanager

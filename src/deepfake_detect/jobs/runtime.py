@@ -89,7 +89,7 @@ class JobsRuntime:
             self.workers.append(worker)
             args = (self._stop, self.wake, self.settings.job_poll_s)
             self._spawn(f"job-worker-{i}", worker.run_forever, *args)
-        self._spawn("jobs-housekeeping", self._housekeeping)
+        self._spawn("jobs-housekeeping", self._housekeeping, self._stop)
         log.info(
             "jobs: %s (schema %s), %d worker thread(s) in %s", self.database, self.revision, count, self.name
         )
@@ -113,6 +113,11 @@ class JobsRuntime:
         for thread in self._threads:
             thread.join(timeout_s)
         self.engine.dispose()
+        # Ready to start again, as the same app's second lifespan does (test clients; schemathesis
+        # found jobs left queued forever when the stop event stayed set). A thread still finishing
+        # keeps the old, set event and ends on its own.
+        self._stop = threading.Event()
+        self._threads, self.workers = [], []
 
     def dispatcher(self) -> WebhookDispatcher:
         s = self.settings
@@ -140,11 +145,11 @@ class JobsRuntime:
             log.info("housekeeping: purged %d expired job(s), swept %d upload(s)", len(purged), len(swept))
         return {"purged": purged, "swept": swept}
 
-    def _housekeeping(self) -> None:
+    def _housekeeping(self, stop: threading.Event) -> None:
         dispatcher = self.dispatcher()
         last = -HOUSEKEEPING_EVERY_S
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 try:
                     dispatcher.deliver_due()
                     if time.monotonic() - last >= HOUSEKEEPING_EVERY_S:

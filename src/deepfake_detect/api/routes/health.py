@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ... import __version__
 from ..deps import ServiceDep
@@ -24,6 +24,8 @@ class LoadState(BaseModel):
     busy: int
     queued: int
     max_queue: int
+    job_uploads: int = Field(description="POST /jobs uploads being received now")
+    max_job_uploads: int
 
 
 class HealthResponse(RootResponse):

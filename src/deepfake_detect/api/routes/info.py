@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ... import __version__
+from ...containers import ALLOWED_DEMUXERS
 from ...jobs.views import AuthInfo, JobsInfo
 from ...media import TESTED_FORMATS
 from ...report import ModelInfo
@@ -17,6 +18,7 @@ router = APIRouter(tags=["info"])
 
 class Formats(BaseModel):
     detected_by: str
+    accepted: list[str] = Field(description="FFmpeg demuxers of the containers that are opened")
     tested: list[str]
 
 
@@ -49,7 +51,9 @@ def info(service: ServiceDep, jobs: JobsDep) -> InfoResponse:
             "video P(fake) = max over face tracks; no face -> NO_FACE, never judged from the full frame",
         ],
         formats=Formats(
-            detected_by="content (FFmpeg probing), not by file extension", tested=list(TESTED_FORMATS)
+            detected_by="content (FFmpeg probing), not by file extension",
+            accepted=sorted(ALLOWED_DEMUXERS),
+            tested=list(TESTED_FORMATS),
         ),
         device="cpu",
         torch_threads=torch.get_num_threads(),

@@ -10,23 +10,22 @@ import mimetypes
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from ...errors import InvalidRequest, JobNotFound
+from ...errors import InvalidRequest, InvalidUpload, JobNotFound
 from ...jobs.schema import ACTIVE
 from ...jobs.store import JobFilter, new_job_id
 from ...jobs.views import JobPage, JobState, JobView, summary, view
 from ...jobs.webhooks import check_callback_url
 from ..deps import CallerDep, JobsDep, ServiceDep, SettingsDep
-from ..errors import PROBLEM_JSON
+from ..errors import documented_problem
 from ..uploads import display_name
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such job for this caller (deleted, purged, or another key's)", **_PROBLEM}
+    404: documented_problem("No such job for this caller (deleted, purged, or another key's)")
 }
 
 
@@ -37,12 +36,19 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     summary="Submit a video",
     responses={
         202: {"description": "Accepted (or, with a known Idempotency-Key, the job it made before)"},
-        413: {"description": "Upload over MAX_UPLOAD_MB", **_PROBLEM},
-        422: {"description": "Missing file, bad callback_url or host not allowed", **_PROBLEM},
-        503: {"description": "No model loaded in this server's workers", **_PROBLEM},
+        400: documented_problem("Malformed multipart body"),
+        408: documented_problem("The upload stalled or took longer than UPLOAD_STALL_S / UPLOAD_TIMEOUT_S"),
+        413: documented_problem("Upload over MAX_UPLOAD_MB"),
+        422: documented_problem("Missing or duplicated file, bad callback_url or host not allowed"),
+        503: documented_problem(
+            "No model loaded in this server's workers, or MAX_JOB_UPLOADS uploads being received "
+            "(see Retry-After)",
+            retry_after=True,
+        ),
     },
 )
 async def submit(
+    request: Request,
     response: Response,
     jobs: JobsDep,
     service: ServiceDep,
@@ -57,7 +63,10 @@ async def submit(
 
     The video is analysed exactly as `/predict` does; bad media make a `failed` job whose `error` is
     the problem `/predict` would have answered. The same `Idempotency-Key` (per API key) returns the
-    same job instead of a second one."""
+    same job instead of a second one. The upload is stored under the job's id, with no extension (the
+    container is identified by content only, as for `/predict`)."""
+    if len((await request.form()).getlist("file")) > 1:  # which one was meant? say so, do not guess
+        raise InvalidUpload("send exactly one video in field 'file' (one job per video)")
     if idempotency_key:
         existing = await run_in_threadpool(jobs.store.find_idempotent, caller.owner, idempotency_key)
         if existing is not None:
@@ -106,7 +115,7 @@ def _utc(value: datetime | None) -> datetime | None:
     "",
     response_model=JobPage,
     summary="List jobs (history)",
-    responses={422: {"description": "A filter or the cursor is not valid", **_PROBLEM}},
+    responses={422: documented_problem("A filter or the cursor is not valid")},
 )
 def list_jobs(
     jobs: JobsDep,
@@ -166,7 +175,13 @@ def delete_job(job_id: str, jobs: JobsDep, caller: CallerDep) -> JobView | Respo
     "/{job_id}/video",
     summary="The uploaded video, while the job keeps it",
     response_class=FileResponse,
-    responses={200: {"content": {"video/*": {}}}, **NOT_FOUND},
+    responses={
+        200: {
+            "description": "The video: `video/*` by its file name, else application/octet-stream",
+            "content": {"video/*": {}, "application/octet-stream": {}},
+        },
+        **NOT_FOUND,
+    },
 )
 def job_video(job_id: str, jobs: JobsDep, caller: CallerDep) -> FileResponse:
     """The upload as sent (Range requests work, so a page can seek in it): while the job is queued or
@@ -175,7 +190,14 @@ def job_video(job_id: str, jobs: JobsDep, caller: CallerDep) -> FileResponse:
     path = jobs.uploads.path(job_id) if job is not None and job_id.isalnum() else None
     if job is None or path is None or not path.is_file():
         raise JobNotFound(f"no stored video for job {job_id[:64]!r}")
-    media_type = mimetypes.guess_type(job.video_name)[0] or "application/octet-stream"
+    # Only a video type is ever named: the bytes are the client's, the name too ("page.html" must not
+    # come back as text/html from this origin); nosniff keeps browsers from guessing otherwise.
+    guessed = mimetypes.guess_type(job.video_name)[0] or ""
+    media_type = guessed if guessed.startswith("video/") else "application/octet-stream"
     return FileResponse(
-        path, media_type=media_type, filename=job.video_name, content_disposition_type="inline"
+        path,
+        media_type=media_type,
+        filename=job.video_name,
+        content_disposition_type="inline",
+        headers={"X-Content-Type-Options": "nosniff"},
     )

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from ...errors import NotReady
 from ..deps import JobsDep, ServiceDep
-from ..errors import PROBLEM_JSON
+from ..errors import documented_problem
 
 probes = APIRouter(tags=["operations"])
 metrics_router = APIRouter(tags=["operations"])
@@ -34,9 +34,7 @@ def livez() -> Liveness:
     "/readyz",
     response_model=Readiness,
     summary="Readiness probe",
-    responses={
-        503: {"description": "Model not loaded or database unreachable", "content": {PROBLEM_JSON: {}}}
-    },
+    responses={503: documented_problem("Model not loaded or database unreachable")},
 )
 def readyz(service: ServiceDep, jobs: JobsDep) -> Readiness:
     """200 when the model is loaded and the jobs database answers; else 503 with the reason, so a load
