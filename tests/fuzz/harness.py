@@ -8,9 +8,10 @@ Targets (each input is one file / one request body):
 - media: the bytes are written to a file and go through `media.probe` and `media.sample_frames` with
   the server's limits. Any exception other than a `MediaError` (415/422/413) is a crash; so is a run
   past libFuzzer's -timeout.
-- multipart: the bytes are the body of `POST /predict` and `/predict/batch` (multipart, fixed boundary)
-  sent to the real app with a small real model. Any 5xx, or an error answer that is not problem+json,
-  is a crash.
+- multipart: the bytes are the body of `POST /predict`, `/predict/batch` and `/jobs` (multipart, fixed
+  boundary) sent to the real app with a small real model. Any 5xx, or an error answer that is not
+  problem+json, is a crash; so is a file left behind (a job accepted here is cancelled at once: its
+  analysis is the media target's).
 
 Seeds are generated (valid clips in every allowed container, images, audio, playlists, multipart
 bodies) into `--seeds DIR` (default: a temporary folder); findings go to the current directory as
@@ -63,7 +64,13 @@ def _app_client():
         model, config = create_model("resnet18_lstm", input_size=64)
         ckpt = save_checkpoint(model, config, _WORK / "tiny.safetensors")
         settings = Settings(
-            frames_per_video=4, max_upload_mb=8, runtime="torch", warmup=False, upload_dir=_WORK / "uploads"
+            frames_per_video=4,
+            max_upload_mb=8,
+            runtime="torch",
+            warmup=False,
+            upload_dir=_WORK / "uploads",
+            data_dir=_WORK / "data",
+            job_workers=0,
         )
         (_WORK / "uploads").mkdir(exist_ok=True)
         detector = Detector(load_checkpoint(ckpt), settings)
@@ -75,7 +82,7 @@ def _app_client():
 def fuzz_multipart(data: bytes) -> None:
     client = _app_client()
     headers = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
-    for route in ("/predict", "/predict/batch"):
+    for route in ("/predict", "/predict/batch", "/jobs"):
         response = client.post(route, content=data, headers=headers)
         if response.status_code >= 500:
             raise RuntimeError(f"{route}: {response.status_code} {response.text[:500]}")
@@ -83,7 +90,11 @@ def fuzz_multipart(data: bytes) -> None:
             "application/problem+json"
         ):
             raise RuntimeError(f"{route}: {response.status_code} without problem+json")
-    leftovers = list((_WORK / "uploads").iterdir())
+        if route == "/jobs" and response.status_code == 202:
+            cancelled = client.delete(f"/jobs/{response.json()['id']}")
+            if cancelled.status_code != 200:
+                raise RuntimeError(f"cancelling the job: {cancelled.status_code} {cancelled.text[:500]}")
+    leftovers = list((_WORK / "uploads").iterdir()) + list((_WORK / "data" / "uploads").iterdir())
     if leftovers:
         raise RuntimeError(f"temporary files left behind: {leftovers}")
 

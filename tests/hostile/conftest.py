@@ -99,7 +99,9 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Pa
             "TORCH_THREADS": "1",
             **{k.upper(): str(v) for k, v in settings.items()},
         }
-        server = Server(env, tmp_path_factory.mktemp("server") / "server.log")
+        folder = tmp_path_factory.mktemp("server")
+        env.setdefault("DATA_DIR", str(folder / "data"))  # its own jobs database and job uploads
+        server = Server(env, folder / "server.log")
         started.append(server)
         return server
 

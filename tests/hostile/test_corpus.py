@@ -1,13 +1,17 @@
-"""The hostile-media corpus through `/predict`, `/predict/batch` and `scan`.
+"""The hostile-media corpus through `/predict`, `/predict/batch`, `POST /jobs` and `scan`.
 
 Every case: the documented status (4xx problem+json with a reason; never a 5xx, never a verdict for
-a non-video), the server still healthy, no temporary file left, and the canary never opened.
+a non-video), the server still healthy, no temporary file left, and the canary never opened. A job
+accepts any upload (202) and analyses it later, exactly as /predict does: a hostile file ends as a
+`failed` job whose `error` is the problem /predict answers, its stored upload is deleted, and the
+worker goes on with the next job.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -27,8 +31,20 @@ def upload_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def client(tiny_detector, upload_dir: Path):
-    settings = Settings(frames_per_video=4, upload_dir=upload_dir, max_batch_files=len(CASES) + 1)
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")  # the jobs' SQLite database and stored uploads
+
+
+@pytest.fixture(scope="module")
+def client(tiny_detector, upload_dir: Path, data_dir: Path):
+    settings = Settings(
+        frames_per_video=4,
+        upload_dir=upload_dir,
+        max_batch_files=len(CASES) + 1,
+        data_dir=data_dir,
+        job_poll_s=0.05,
+        warmup=False,
+    )
     with TestClient(create_app(settings, lambda s: tiny_detector)) as c:
         yield c
 
@@ -79,6 +95,42 @@ def test_batch(client, corpus, upload_dir, canary, video_short):
     assert list(upload_dir.iterdir()) == []
 
 
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_jobs(client, corpus, upload_dir, data_dir, canary, case):
+    """Submitted as a job: 202 at once, then `failed` with /predict's problem (or `succeeded` for
+    the one real video); the stored upload is gone; the worker takes the next job as before."""
+    path = corpus[case.name]
+    with open(path, "rb") as f:
+        response = client.post("/jobs", files={"file": (path.name, f, "video/mp4")})
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    deadline = time.monotonic() + 120  # a bound against hangs, not a speed check
+    while (job := client.get(f"/jobs/{job_id}").json())["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+    if case.status == 200:
+        assert job["state"] == "succeeded" and job["error"] is None, job
+        _check_answer(case, 200, None, job["prediction"])
+        outcome = f"succeeded {job['prediction']}"
+    else:
+        error = job["error"]
+        assert job["state"] == "failed" and job["result"] is None and job["prediction"] is None, job
+        assert error["type"].startswith("urn:deepfake-detect:problem:") and error["title"], error
+        assert error["instance"] == f"/jobs/{job_id}"
+        _check_answer(case, error["status"], error["detail"], None)
+        if case.name in RESULTS:  # the very problem /predict answered (test_predict ran first)
+            assert error["detail"] == RESULTS[case.name]["reason"]
+        outcome = f"failed {error['status']}"
+    text = json.dumps(job)
+    assert canary.token not in text and "deepfake-upload" not in text and str(data_dir) not in text
+    left = list((data_dir / "uploads").iterdir()) + list(upload_dir.iterdir())
+    assert left == []
+    assert client.get("/health").json()["status"] == "healthy"
+    RESULTS.setdefault(case.name, {"status": None, "reason": None, "left": 0})
+    RESULTS[case.name]["jobs"] = outcome
+    RESULTS[case.name]["jobs_left"] = len(left)
+
+
 def test_scan(corpus, tiny_checkpoint, canary, capsys):
     paths = [str(corpus[c.name]) for c in CASES]
     assert main(["scan", "--json", "--frames", "4", "--model", str(tiny_checkpoint), *paths]) == 0
@@ -108,9 +160,12 @@ def test_canary_never_read(canary, caplog):
     assert canary.token not in caplog.text
     assert all(logging.getLevelName(r.levelno) for r in caplog.records)
     width = max(len(name) for name in RESULTS)
-    print(f"\n| case{' ' * (width - 4)} | /predict | batch | scan | temp files left | reason |")
+    header = "| /predict | batch | POST /jobs | scan | temp files left (predict, jobs) | reason |"
+    print(f"\n| case{' ' * (width - 4)} {header}")
     for name, r in RESULTS.items():
-        cells = [f"{name:{width}}", r["status"], r.get("batch"), r.get("scan"), r["left"], r["reason"]]
+        left = f"{r['left']}, {r.get('jobs_left')}"
+        cells = [f"{name:{width}}", r["status"], r.get("batch"), r.get("jobs"), r.get("scan"), left]
+        cells.append(r["reason"])
         print("| " + " | ".join(map(str, cells)) + " |")
 
 

@@ -75,26 +75,44 @@ def wait_until(predicate, what: str, timeout_s: float = 60) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
+def load(server) -> dict:
+    return httpx.get(f"{server.url}/health", timeout=10).json()["load"]
+
+
 def in_flight(server) -> int:
-    load = httpx.get(f"{server.url}/health", timeout=10).json()["load"]
-    return load["busy"] + load["queued"]
+    now = load(server)
+    return now["busy"] + now["queued"]
+
+
+def job_uploads(server) -> int:
+    return load(server)["job_uploads"]
 
 
 @pytest.fixture(scope="module")
 def slow_server(server_factory, tmp_path_factory):
-    """One worker, no queue, short upload deadlines: a stalled client holds the only slot."""
+    """One worker, no queue, one job upload at a time, short upload deadlines: a stalled client holds
+    the only slot of its route."""
     uploads = tmp_path_factory.mktemp("uploads")
+    data = tmp_path_factory.mktemp("data")
     server = server_factory(
-        inference_workers=1, max_queue=0, upload_stall_s=3, upload_timeout_s=8, upload_dir=uploads
+        inference_workers=1,
+        max_queue=0,
+        max_job_uploads=1,
+        upload_stall_s=3,
+        upload_timeout_s=8,
+        upload_dir=uploads,
+        data_dir=data,
+        job_poll_s=0.1,
     )
-    server.uploads = uploads
+    server.uploads, server.job_files = uploads, data / "uploads"
     return server
 
 
 def _after(server) -> None:
-    wait_until(lambda: in_flight(server) == 0, "every slot given back")
+    wait_until(lambda: in_flight(server) == 0 and job_uploads(server) == 0, "every slot given back")
     assert server.healthy()
     assert list(server.uploads.iterdir()) == []
+    wait_until(lambda: not any(server.job_files.iterdir()), "every job ended and its upload deleted")
 
 
 def test_stalled_upload_gets_408_and_frees_its_slot(slow_server, video_short):
@@ -166,6 +184,44 @@ def test_client_disconnects_mid_upload(slow_server, video_short):
     wait_until(lambda: in_flight(slow_server) == 1, "the upload is in flight")
     client.close()
     _after(slow_server)
+
+
+def test_stalled_job_upload_gets_408_the_surplus_503_and_predict_still_serves(slow_server, video_short):
+    """POST /jobs waits in places of its own (MAX_JOB_UPLOADS=1 here): a stalled job upload holds the
+    only one, a second job upload gets 503 + Retry-After without sending its body, /predict still
+    serves; the stall ends in 408, and the freed place takes the next job."""
+    video = video_short.read_bytes()
+    body = multipart(video)
+    stalled = RawClient(slow_server.port, "/jobs")
+    stalled.start(len(body))
+    stalled.send(body[:100])
+    wait_until(lambda: job_uploads(slow_server) == 1, "the stalled job upload holds the only place")
+    surplus = RawClient(slow_server.port, "/jobs")
+    surplus.start(len(body))
+    status, headers, _ = surplus.response()
+    surplus.close()
+    assert status == 503 and int(headers["retry-after"]) > 0 and headers["content-type"].startswith(PROBLEM)
+    assert httpx.post(f"{slow_server.url}/predict", files={"file": ("a.mp4", video)}, timeout=60).is_success
+    status, headers, answer = stalled.response()
+    stalled.close()
+    assert status == 408 and headers["content-type"].startswith(PROBLEM)
+    assert b"sent nothing for 3 s" in answer
+    wait_until(lambda: job_uploads(slow_server) == 0, "the place given back")
+    accepted = httpx.post(f"{slow_server.url}/jobs", files={"file": ("a.mp4", video)}, timeout=60)
+    assert accepted.status_code == 202, accepted.text
+    job_url = f"{slow_server.url}/jobs/{accepted.json()['id']}"
+    wait_until(lambda: httpx.get(job_url, timeout=10).json()["state"] == "succeeded", "the job ran")
+    _after(slow_server)
+
+
+def test_client_disconnects_mid_job_upload(slow_server, video_short):
+    body = multipart(video_short.read_bytes())
+    client = RawClient(slow_server.port, "/jobs")
+    client.start(len(body))
+    client.send(body[: len(body) // 2])
+    wait_until(lambda: job_uploads(slow_server) == 1, "the job upload is in flight")
+    client.close()
+    _after(slow_server)  # no job, no stored upload, no .part file
 
 
 def test_overload_surplus_gets_503_and_memory_stays_bounded(server_factory, tmp_path, video_short):
