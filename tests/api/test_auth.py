@@ -3,6 +3,9 @@ jobs, per-key rate limits answer 429 with Retry-After, keys from a file or from 
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 from jobs_helpers import submit, wait_for
 
@@ -102,3 +105,36 @@ def test_key_file_needs_a_name_and_a_key(tmp_path):
     bad.write_text('[[keys]]\nname = "x"\n')
     with pytest.raises(ValueError, match="needs a name and a key"):
         load_key_file(bad)
+
+
+def test_an_upload_without_a_valid_key_is_refused_before_its_body_is_read(jobs_client, key_file):
+    """401 from UploadGuard, before the request takes a place or a byte of its body is read: clients
+    without a key cannot hold the upload places of those with one."""
+    app = jobs_client(api_keys_file=key_file, job_workers=0).app
+
+    async def receive():
+        raise AssertionError("the body was read")
+
+    def call(path: str, authorization: bytes | None) -> list[dict]:
+        headers = [(b"content-type", b"multipart/form-data; boundary=x"), (b"content-length", b"100000")]
+        headers += [(b"authorization", authorization)] if authorization else []
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+            "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("test", 80),
+        }  # fmt: skip
+        sent: list[dict] = []
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(app(scope, receive, send))
+        return sent
+
+    for path in ("/predict", "/predict/batch", "/jobs"):
+        for authorization in (None, b"Bearer dfd_guess", b"Basic " + ALICE.encode()):
+            start, body = call(path, authorization)[:2]
+            assert start["status"] == 401 and (b"www-authenticate", b"Bearer") in start["headers"]
+            assert json.loads(body["body"])["status"] == 401
+    load = app.state.service.load_state
+    assert load["busy"] == load["queued"] == load["job_uploads"] == 0

@@ -10,21 +10,23 @@ disk) uploads it will not take:
   job uploads must not take /predict's places.
 A client that stalls (nothing for `UPLOAD_STALL_S`) or trickles (body not complete within
 `UPLOAD_TIMEOUT_S`) gets 408 and gives its place back: a handful of slow clients cannot hold every slot.
+With API keys configured, a request without a valid key gets its 401 before it takes a place.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import Overloaded
-from .errors import problem
+from ..errors import DetectorError, Overloaded
+from .errors import error_response
 
 Gate = Callable[[], AbstractAsyncContextManager[None]]  # `async with gate():` or Overloaded
+Precheck = Callable[[Scope], Awaitable[None]]  # raises a DetectorError to refuse (e.g. 401)
 
 
 class UploadSlots:
@@ -53,11 +55,19 @@ class UploadSlots:
 class UploadGuard:
     """ASGI middleware: a place from the path's gate around each upload request, deadlines on its body."""
 
-    def __init__(self, app: ASGIApp, gates: Mapping[str, Gate], stall_s: float, timeout_s: float):
+    def __init__(
+        self,
+        app: ASGIApp,
+        gates: Mapping[str, Gate],
+        stall_s: float,
+        timeout_s: float,
+        precheck: Precheck | None = None,
+    ):
         self.app = app
         self.gates = dict(gates)  # path -> gate, for POST requests
         self.stall_s = stall_s
         self.timeout_s = timeout_s
+        self.precheck = precheck
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gate = self.gates.get(scope.get("path", "")) if scope["type"] == "http" else None
@@ -66,10 +76,11 @@ class UploadGuard:
             return
         place = gate()
         try:
+            if self.precheck is not None:
+                await self.precheck(scope)
             await place.__aenter__()
-        except Overloaded as e:
-            response = problem(503, e.title, e.detail, e.slug, scope["path"])
-            response.headers["Retry-After"] = str(e.retry_after_s)
+        except DetectorError as e:  # Unauthorized, Overloaded: answered before the body is read
+            response = error_response(e, scope["path"])
             response.headers["Connection"] = "close"  # the body is left unread
             await response(scope, receive, send)
             return

@@ -14,7 +14,7 @@ from ..jobs import JobsRuntime
 from ..metrics import Metrics
 from ..pipeline import Detector
 from .admission import UploadGuard
-from .auth import AUTH_RESPONSES, RateLimiter, authenticate
+from .auth import AUTH_RESPONSES, RateLimiter, authenticate, check_upload_key
 from .errors import install_error_handlers
 from .metrics import RequestMetrics
 from .openapi import complete_openapi
@@ -67,6 +67,7 @@ def create_app(
         gates={path: gate for path, (_, gate) in uploads.items()},
         stall_s=settings.upload_stall_s,
         timeout_s=settings.upload_timeout_s,
+        precheck=check_upload_key,
     )
     app.add_middleware(BodySizeLimit, limits={path: limit for path, (limit, _) in uploads.items()})
     app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: counts 413s and 503s of the two above

@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from ..errors import RateLimited, Unauthorized
-from ..jobs.keys import Key
+from ..jobs.keys import Key, KeyRing
 from .errors import documented_problem
 
 bearer = HTTPBearer(
@@ -51,20 +54,36 @@ class RateLimiter:
             raise RateLimited(f"rate limit {item} of key {key.name!r} reached; retry in {retry} s", retry)
 
 
+def key_of(keys: KeyRing | None, token: str | None) -> Key | None:
+    """The key a bearer token names; None while the service is open (no keys); 401 otherwise."""
+    if keys is None or keys.open:
+        return None
+    if not token:
+        raise Unauthorized("this service needs an API key: send 'Authorization: Bearer <key>'")
+    key = keys.authenticate(token)
+    if key is None:
+        raise Unauthorized("the API key is not valid (unknown or revoked)")
+    return key
+
+
 def authenticate(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Caller:
     """The caller behind a request; 401 without a valid key (when keys exist), 429 over its rate."""
-    keys = request.app.state.jobs.keys
-    if keys is None or keys.open:
-        return Caller(owner="", key=None)
-    if credentials is None:
-        raise Unauthorized("this service needs an API key: send 'Authorization: Bearer <key>'")
-    key = keys.authenticate(credentials.credentials)
+    key = key_of(request.app.state.jobs.keys, credentials.credentials if credentials else None)
     if key is None:
-        raise Unauthorized("the API key is not valid (unknown or revoked)")
+        return Caller(owner="", key=None)
     request.app.state.limiter.hit(key)
     return Caller(owner=key.name, key=key)
+
+
+async def check_upload_key(scope: Scope) -> None:
+    """For UploadGuard: 401 before an upload takes a place or a byte of its body is read, so clients
+    without a valid key cannot hold the places of those with one (the route checks again, and counts
+    the request against the key's rate)."""
+    scheme, _, token = (Headers(scope=scope).get("authorization") or "").partition(" ")
+    keys = scope["app"].state.jobs.keys
+    await run_in_threadpool(key_of, keys, token.strip() if scheme.lower() == "bearer" else None)
 
 
 CallerDep = Annotated[Caller, Depends(authenticate)]

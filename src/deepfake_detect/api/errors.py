@@ -63,14 +63,19 @@ def problem_body(error: DetectorError) -> dict:
     return {"type": f"urn:deepfake-detect:problem:{error.slug}", "title": error.title, "status": error.status}
 
 
-async def _detector_error(request: Request, exc: DetectorError) -> JSONResponse:
-    response = problem(exc.status, exc.title, exc.detail, exc.slug, request.url.path)
+def error_response(exc: DetectorError, instance: str) -> JSONResponse:
+    """The response for one of our errors, with the headers its kind calls for (routes and middleware)."""
+    response = problem(exc.status, exc.title, exc.detail, exc.slug, instance)
     retry_after = getattr(exc, "retry_after_s", None)  # Overloaded (503), RateLimited (429)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     if isinstance(exc, Unauthorized):
         response.headers["WWW-Authenticate"] = "Bearer"
     return response
+
+
+async def _detector_error(request: Request, exc: DetectorError) -> JSONResponse:
+    return error_response(exc, request.url.path)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
