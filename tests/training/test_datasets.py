@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from deepfake_detect.training.datasets import detect_layout, discover, discover_all, split_sources
+from deepfake_detect.training.datasets import detect_layout, discover, discover_all
+from deepfake_detect.training.splits import split_sources
 
 
 def _touch(path: Path) -> Path:
@@ -154,3 +155,69 @@ def test_val_match_holds_out_the_matching_group_with_its_fakes(tmp_path: Path) -
     assert len(held) >= 2 and all(s in val for s in held)  # the original and every fake made from it
     assert {s.group for s in train}.isdisjoint({s.group for s in val})
     assert len(val) > len(held)  # the fraction still applies to the rest
+
+
+def test_crops_layout_reads_labels_csv_and_keeps_fakes_with_originals(tmp_path: Path) -> None:
+    root = tmp_path / "dfdc_faces"
+    rows = ["file,label,original,face_box", "real/a.jpg,REAL,a,100x100", "fake/b.jpg,FAKE,a,100x100"]
+    rows += ["real/c.jpg,REAL,c,90x90", "fake/missing.jpg,FAKE,c,90x90"]
+    for row in rows[1:4]:
+        _touch(root / row.split(",")[0])
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    sources = discover(root)
+    assert detect_layout(root) == "crops" and len(sources) == 3  # the missing file is skipped
+    by_name = {Path(s.path).name: s for s in sources}
+    assert by_name["a.jpg"].group == by_name["b.jpg"].group != by_name["c.jpg"].group
+    assert by_name["b.jpg"].label == 1 and by_name["b.jpg"].origin == "dfdc_faces/fake"
+    assert all(s.by_identity for s in sources)
+
+
+def test_named_layout_takes_labels_from_file_names(tmp_path: Path) -> None:
+    root = tmp_path / "frames"
+    for name in ("DFDC/Real1.png", "DFDC/Fake1.png", "Face2Face/Fake1.png", "notes.txt"):
+        _touch(root / name)
+    sources = discover(root)
+    assert detect_layout(root) == "named"
+    assert sorted((s.origin, s.label) for s in sources) == [
+        ("frames/DFDC", 0),
+        ("frames/DFDC", 1),
+        ("frames/Face2Face", 1),
+    ]
+
+
+def test_real_clips_and_frame_folders_group_by_person(tmp_path: Path) -> None:
+    root = tmp_path / "talking_heads"
+    for name in (
+        "mead/M030_front_angry_001.mp4",
+        "mead/M030_front_sad_001.mp4",
+        "hdtf/WDA_KatieHill_000.mp4",
+    ):
+        _touch(root / name)
+    for f in range(8):
+        _touch(root / "vox" / "id1" / f"{f:06d}.jpg")  # a clip as numbered frames
+    for f in range(1, 10):
+        _touch(root / "photos" / f"{f}.jpg")  # numbered photos, not a clip
+    sources = discover(root)
+    kinds = sorted(s.kind for s in sources)
+    assert kinds == ["frames"] + ["image"] * 9 + ["video"] * 3
+    mead = {s.group for s in sources if "M030" in s.path}
+    assert len(mead) == 1 and mead.pop().endswith(":M030")
+
+
+def test_identity_groups_merge_every_source_of_one_person(tmp_path: Path) -> None:
+    import numpy as np
+
+    from deepfake_detect.training.datasets import Source
+    from deepfake_detect.training.splits import identity_groups
+
+    def src(name: str, label: int, group: str) -> Source:
+        return Source(name, "image", label, group, "dfdc_faces/x", by_identity=True)
+
+    sources = [src("r1", 0, "g1"), src("f1", 1, "g1"), src("r2", 0, "g2"), src("r3", 0, "g3")]
+    same, other = np.ones(128, np.float32) * 0.1, np.zeros(128, np.float32)
+    grouped = {
+        s.path: s.group for s in identity_groups(sources, {"r1": same, "r2": same + 0.001, "r3": other})
+    }
+    assert grouped["r1"] == grouped["f1"] == grouped["r2"] != grouped["r3"]  # the fake follows its original
+    train, val = split_sources(identity_groups(sources, {"r1": same, "r2": same, "r3": other}), 0.5, 0)
+    assert {s.group for s in train}.isdisjoint({s.group for s in val})

@@ -9,17 +9,22 @@ import pytest
 import torch
 
 from deepfake_detect.faces import CropSpec
+from deepfake_detect.faces.crop import crop_from_patch
 from deepfake_detect.inference.runtime import TrackClassifier
 from deepfake_detect.models import LoadedModel, create_model
 from deepfake_detect.training.augment import RobustAugment
 from deepfake_detect.training.cache import CacheSpec, prepare
 from deepfake_detect.training.datasets import discover
 from deepfake_detect.training.samples import (
+    CropJitter,
     TrackDataset,
     TrackItem,
     build_items,
-    class_balanced_sampler,
     collate,
+    valid_box,
+)
+from deepfake_detect.training.sampling import (
+    class_balanced_sampler,
     expected_positive_rate,
     sampling_cells,
     sampling_weights,
@@ -59,9 +64,9 @@ def test_samples_are_deterministic_per_seed_and_epoch(items_and_cache) -> None:
 
 def test_sbi_turns_a_real_track_into_a_consistent_fake(items_and_cache) -> None:
     items, cache_dir = items_and_cache
-    real = next(i for i, it in enumerate(items) if it.label == 0)
-    plain = _dataset(items, cache_dir, frames=6, input_size=224)[real]
-    blended = _dataset(items, cache_dir, frames=6, input_size=224, p_sbi=1.0)[real]
+    reals = [it for it in items if it.label == 0]  # a real-only family: p_sbi as given
+    plain = _dataset(reals, cache_dir, frames=6, input_size=224)[0]
+    blended = _dataset(reals, cache_dir, frames=6, input_size=224, p_sbi=1.0)[0]
     assert plain[1] == 0.0 and blended[1] == 1.0
     diff = (blended[0].float() - plain[0].float()).abs().mean(dim=(1, 2, 3))  # [T] per-frame change
     assert (diff > 0.5).all()  # every frame is blended ...
@@ -70,16 +75,33 @@ def test_sbi_turns_a_real_track_into_a_consistent_fake(items_and_cache) -> None:
     assert _dataset(items, cache_dir, p_sbi=1.0)[fake][1] == 1.0  # fakes stay fakes, untouched
 
 
-def test_collate_cuts_to_the_shortest_sequence() -> None:
-    a, b = torch.zeros(5, 8, 8, 3, dtype=torch.uint8), torch.ones(3, 8, 8, 3, dtype=torch.uint8)
-    batch = [(a, 1.0, 0), (b, 0.0, 4)]
-    x, y, idx = collate(batch)
-    assert x.shape == (2, 3, 8, 8, 3) and y.tolist() == [1.0, 0.0] and idx.tolist() == [0, 4]
+def test_jittered_views_keep_inside_the_picture(items_and_cache) -> None:
+    items, cache_dir = items_and_cache
+    plain = _dataset(items, cache_dir, frames=6, input_size=64)
+    jittered = _dataset(items, cache_dir, frames=6, input_size=64, jitter=CropJitter((0.8, 1.3)))
+    x_plain, x_jit = plain[0][0], jittered[0][0]
+    assert x_plain.shape == x_jit.shape == (6, 64, 64, 3) and not torch.equal(x_plain, x_jit)
+    # a tight crop in a wide patch: the window moves into the picture instead of showing padding
+    wide = np.zeros((300, 300, 3), np.uint8)
+    wide[100:200, 80:220] = 200
+    spec = CropSpec(size=32, scale=0.6, patch_size=300, patch_scale=2.0)
+    assert valid_box(wide) == (80, 100, 220, 200)
+    assert crop_from_patch(wide, spec, (0.3, -0.3), valid_box(wide)).min() == 200
+    # no shift, no box: exactly serving's centre crop
+    assert crop_from_patch(wide, spec).tobytes() == crop_from_patch(wide, spec, (0.0, 0.0)).tobytes()
 
 
-def _items(labels: list[int]) -> list[TrackItem]:
+def test_collate_runs_each_crop_once_and_repeats_stills() -> None:
+    clip, still = torch.zeros(3, 8, 8, 3, dtype=torch.uint8), torch.ones(1, 8, 8, 3, dtype=torch.uint8)
+    x, steps, y, idx = collate([(clip, 1.0, 0), (still, 0.0, 4)], frames=4)
+    assert x.shape == (4, 8, 8, 3)  # 3 clip crops + 1 still: the CNN sees every crop once
+    assert steps.tolist() == [[0, 1, 2, 0], [3, 3, 3, 3]]  # a short clip loops, a still repeats
+    assert y.tolist() == [1.0, 0.0] and idx.tolist() == [0, 4]
+
+
+def _items(labels: list[int], origin: str = "o") -> list[TrackItem]:
     lm = np.zeros((4, 5, 2), np.float32)
-    return [TrackItem(str(i), lab, "o", 0, "f", lm) for i, lab in enumerate(labels)]
+    return [TrackItem(f"{origin}{i}", lab, origin, 0, "f", lm) for i, lab in enumerate(labels)]
 
 
 def test_oversampling_balances_classes_and_pos_weight_accounts_for_it() -> None:
@@ -92,21 +114,21 @@ def test_oversampling_balances_classes_and_pos_weight_accounts_for_it() -> None:
     assert expected_positive_rate(_items([0] * 8), oversample=True, p_sbi=0.3) == 0.3  # --p-sbi as given
 
 
-def test_sampling_balances_family_cells_so_a_fake_only_family_is_no_shortcut() -> None:
-    lm = np.zeros((4, 5, 2), np.float32)
-    timit = [TrackItem(f"t{i}", i % 2, ["timit/real", "timit/fake"][i % 2], 0, "f", lm) for i in range(40)]
-    photos = [TrackItem(f"p{i}", 0, "faces/dlib", 0, "f", lm) for i in range(200)]
-    video = [TrackItem("v", 0, "videos/real", i, "f", lm) for i in range(5)]
-    items = timit + photos + video
+def test_every_family_shows_real_and_fake_equally_often_whatever_its_sources() -> None:
+    timit = [TrackItem(f"t{i}", i % 2, ["timit/real", "timit/fake"][i % 2], 0, "f", None) for i in range(40)]
+    items = timit + _items([0] * 200, "faces/dlib") + _items([0] * 5, "videos/real")
     cells = sampling_cells(items)
-    assert set(cells) == {"timit:0", "timit:1", "pool:0"}  # real-only families share one pool
-    w = sampling_weights(items)
-    for cell in set(cells):  # each cell drawn 1/3 of the time, however many items it holds
-        assert sum(wi for wi, c in zip(w, cells, strict=True) if c == cell) == pytest.approx(1 / 3)
+    assert set(cells) == {"timit:0", "timit:1", "faces:0", "videos:0"}
     p = sbi_probabilities(items, 0.3)
-    assert p[0] == 0.3 and p[1] == 0.0 and p[40] == 0.5  # TIMIT real, TIMIT fake, a pooled photo
-    # fakes: the TIMIT fake cell + 30 % of TIMIT reals + 50 % of the pool
-    assert expected_positive_rate(items, True, 0.3) == pytest.approx((1 + 0.3 + 0.5) / 3)
+    assert p[0] == 0.3 and p[1] == 0.0 and p[40] == 0.5  # TIMIT real, TIMIT fake, a real-only family
+    w = sampling_weights(items, family_weights={"timit": 2.0}, p_sbi=0.3)
+    fake = np.where([it.label for it in items], 1.0, p)  # P(FAKE) of a draw of each item
+    for family, weight in (("timit", 2.0), ("faces", 1.0), ("videos", 1.0)):
+        mine = np.array([c.startswith(family) for c in cells])
+        assert w[mine].sum() == pytest.approx(weight / 4)  # families by weight, however many items
+        assert np.dot(w[mine], fake[mine]) / w[mine].sum() == pytest.approx(0.5)  # half FAKE inside each
+    assert expected_positive_rate(items, True, 0.3, {"timit": 2.0}) == pytest.approx(0.5)
+    assert sbi_probabilities(items, 0.9)[0] == 0.45  # genuine fakes keep a share of their family
 
 
 def test_normalisation_matches_the_serving_runtime() -> None:

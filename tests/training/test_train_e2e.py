@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -157,3 +158,15 @@ def test_time_budget_stops_gracefully(run_dir: Path, dfdc_dir: Path, tmp_path: P
     assert summary["epochs_run"] == 1 and summary["stopped"].startswith("time budget")
     row = json.loads((tmp_path / "metrics.jsonl").read_text())
     assert row["batches"] == 1 and (tmp_path / "best.safetensors").is_file()  # a partial epoch, saved
+
+
+def test_data_that_is_all_held_out_says_so(tmp_path: Path, dfdc_dir: Path, run_dir: Path) -> None:
+    part = tmp_path / "all_test" / "dfdc_train_part_0"
+    part.mkdir(parents=True)
+    meta = json.loads((dfdc_dir / "dfdc_train_part_0" / "metadata.json").read_text())
+    for name in meta:
+        (part / name).symlink_to(dfdc_dir / "dfdc_train_part_0" / name)
+    (part / "metadata.json").write_text(json.dumps({k: v | {"split": "test"} for k, v in meta.items()}))
+    cfg = TrainConfig(data=[str(part.parent)], out=str(tmp_path / "out"), cache=str(run_dir / "cache"))
+    with pytest.raises(ValueError, match='"split": "test"'):
+        setup_run(dataclasses.replace(cfg, progress=False, prepare_workers=1))

@@ -14,8 +14,9 @@ def test_every_architecture_trains_one_step(arch: str) -> None:
     torch.manual_seed(0)
     model, _ = create_model(arch)
     model.train()
-    x, y = torch.randn(2, 2, 3, 32, 32), torch.tensor([0.0, 1.0])  # [B, T, 3, S, S], [B]
-    loss = _loss(model, x, y, torch.tensor(2.0), frame_weight=0.5, bf16=False, device="cpu")
+    x, y = torch.randn(3, 3, 32, 32), torch.tensor([0.0, 1.0])  # [N, 3, S, S] crops, [B]
+    steps = torch.tensor([[0, 1], [2, 2]])  # [B, T]: a two-frame clip and a still
+    loss = _loss(model, x, steps, y, torch.tensor(2.0), frame_weight=0.5, bf16=False, device="cpu")
     loss.backward()
     assert torch.isfinite(loss) and model.head[-1].weight.grad is not None
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
@@ -23,8 +24,7 @@ def test_every_architecture_trains_one_step(arch: str) -> None:
 
 def test_bf16_autocast_step_on_cpu() -> None:
     model, _ = create_model("resnet18_lstm")
-    loss = _loss(
-        model.train(), torch.randn(2, 2, 3, 64, 64), torch.tensor([1.0, 0.0]), None, 0.5, True, "cpu"
-    )
+    x, steps = torch.randn(4, 3, 64, 64), torch.tensor([[0, 1], [2, 3]])
+    loss = _loss(model.train(), x, steps, torch.tensor([1.0, 0.0]), None, 0.5, True, "cpu")
     loss.backward()
     assert loss.dtype == torch.float32 and torch.isfinite(loss)

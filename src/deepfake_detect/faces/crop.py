@@ -70,12 +70,27 @@ def crop_patch(image: np.ndarray, det: Detection, spec: CropSpec) -> np.ndarray:
     return _resize(canvas, spec.patch_size)
 
 
-def crop_from_patch(patch: np.ndarray, spec: CropSpec) -> np.ndarray:
-    """The model's [size, size, 3] crop from a [P, P, 3] patch: its centre `scale / patch_scale`, resized."""
+def crop_from_patch(
+    patch: np.ndarray,
+    spec: CropSpec,
+    shift: tuple[float, float] = (0.0, 0.0),
+    inside: tuple[int, int, int, int] | None = None,
+) -> np.ndarray:
+    """The model's [size, size, 3] crop from a [P, P, 3] patch: its centre `scale / patch_scale`, resized.
+
+    Training only: `shift` moves the window by (dx, dy) box sides, and `inside` (x0, y0, x1, y1) keeps it
+    within the part of the patch that shows the frame when it fits there (`training.samples.CropJitter`)."""
     p = patch.shape[0]
     side = min(p, round(p * spec.scale / spec.margin))
-    start = (p - side) // 2
-    return _resize(patch[start : start + side, start : start + side], spec.size)
+    x0 = y0 = (p - side) // 2
+    if shift != (0.0, 0.0) or inside is not None:
+        box = p / spec.margin  # the MTCNN box side in patch pixels
+        x0, y0 = x0 + round(shift[0] * box), y0 + round(shift[1] * box)
+        lo_x, lo_y, hi_x, hi_y = inside or (0, 0, p, p)
+        x0 = min(max(x0, lo_x), hi_x - side) if hi_x - lo_x >= side else (lo_x + hi_x - side) // 2
+        y0 = min(max(y0, lo_y), hi_y - side) if hi_y - lo_y >= side else (lo_y + hi_y - side) // 2
+        x0, y0 = min(max(x0, 0), p - side), min(max(y0, 0), p - side)
+    return _resize(patch[y0 : y0 + side, x0 : x0 + side], spec.size)
 
 
 def crop_face(image: np.ndarray, det: Detection, spec: CropSpec) -> np.ndarray:

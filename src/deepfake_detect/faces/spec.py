@@ -38,6 +38,7 @@ class CacheSpec:
     detect_max_side: int = 640  # config.Settings defaults, so faces are found as the server finds them
     min_face_size: int = 32
     face_confidence: float = 0.9
+    dlib: bool = False  # also 68 landmarks per patch (SBI masks) and an identity descriptor per track
 
     def face_spec(self) -> FaceSpec:
         """The spec `prepare` runs with: these frames and detector, cropping the patch itself."""

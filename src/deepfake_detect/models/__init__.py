@@ -4,7 +4,7 @@ Every architecture module is imported here, so importing the package registers t
 `registry.py` itself imports none of them.
 """
 
-from . import cnn_lstm  # noqa: F401  (registers the CNN+BiLSTM architectures)
+from . import cnn_lstm, efficientnet_lite  # noqa: F401  (register the CNN+BiLSTM architectures)
 from .checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from .registry import ModelConfig, create_model, default_config, list_models, register_model
 

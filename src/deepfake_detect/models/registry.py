@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -69,9 +70,11 @@ class ModelConfig:
         for key in ("mean", "std"):
             if key in values:
                 values[key] = tuple(values[key])
+        recipe = values.get("extra", {}).get("training", {}).get("recipe", {})
         if "patch_size" not in values:  # written before patch_size: the training cache's crop size
-            recipe = values.get("extra", {}).get("training", {}).get("recipe", {})
             values["patch_size"] = int(recipe.get("cache_size") or LEGACY_PATCH_SIZE)
+        if "patch_scale" not in values and recipe.get("cache_scale"):  # ... and the cache's margin
+            values["patch_scale"] = float(recipe["cache_scale"])
         return cls(**values)
 
 
@@ -124,12 +127,24 @@ def seed_config(feature_dim: int) -> ModelConfig | None:
     return None
 
 
+def has_pretrained(name: str) -> bool:
+    """Whether the architecture can start from ImageNet weights: its factory takes `pretrained`."""
+    return "pretrained" in inspect.signature(architecture(name).factory).parameters
+
+
 def create_model(
-    name: str, config: ModelConfig | None = None, **overrides: Any
+    name: str, config: ModelConfig | None = None, pretrained: bool = False, **overrides: Any
 ) -> tuple[CnnLstm, ModelConfig]:
-    """Build an untrained model and its config (the registered defaults, updated by `overrides`)."""
+    """Build a model and its config (the registered defaults, updated by `overrides`).
+
+    `pretrained`: start from the backbone's ImageNet weights (training); else the weights are random, to
+    be replaced by a checkpoint's."""
     arch = architecture(name)
     config = config or arch.defaults
     if overrides:
         config = dataclasses.replace(config, **overrides)
-    return arch.factory(feature_dim=arch.feature_dim, pooling=config.pooling), config
+    if not pretrained:
+        return arch.factory(feature_dim=arch.feature_dim, pooling=config.pooling), config
+    if not has_pretrained(name):
+        raise ValueError(f"{name} has no pretrained weights; train it from scratch (pretrained=False)")
+    return arch.factory(feature_dim=arch.feature_dim, pooling=config.pooling, pretrained=True), config

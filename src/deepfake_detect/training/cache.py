@@ -37,10 +37,11 @@ import numpy as np
 
 from ..errors import DetectorError
 from ..faces import CacheSpec, FaceDetector, build_tracks
-from ..faces.crop import patch_landmarks, track_patches
+from ..faces.crop import CropSpec, patch_box, patch_landmarks, track_patches
 from ..media import IMAGE_SUFFIXES, evenly_spaced, read_image_rgb, sample_frames
-from ..types import Frame
+from ..types import FaceTrack, Frame
 from .datasets import Source
+from .landmarks import FaceLandmarker
 from .records import CachedTrack, CacheRecord, summarize
 
 __all__ = ["CacheSpec", "load_track", "prepare", "read_index", "read_spec", "summarize"]
@@ -83,8 +84,28 @@ def source_id(key: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
-def process_source(source: Source, spec: CacheSpec, detector: FaceDetector, cache_dir: Path) -> CacheRecord:
-    """Detect, track and cut the face patches of one source; writes its track PNGs, returns its record."""
+def _dlib_fields(frames: list[Frame], track: FaceTrack, patch: CropSpec, landmarker: FaceLandmarker) -> dict:
+    """68 landmarks per patch (patch pixels) and one identity descriptor (of the middle detection)."""
+    lm68 = []
+    for p, d in zip(track.frame_positions, track.detections, strict=True):
+        x1, y1, x2, _ = patch_box(d, patch)
+        lm68.append(
+            (landmarker.landmarks(frames[p].image, d) - np.array([x1, y1])) * (patch.patch_size / (x2 - x1))
+        )
+    middle = len(track) // 2
+    descriptor = landmarker.descriptor(frames[track.frame_positions[middle]].image, track.detections[middle])
+    return {"landmarks68": np.round(np.stack(lm68), 1).astype(np.float32), "descriptor": descriptor}
+
+
+def process_source(
+    source: Source,
+    spec: CacheSpec,
+    detector: FaceDetector,
+    cache_dir: Path,
+    landmarker: FaceLandmarker | None = None,
+) -> CacheRecord:
+    """Detect, track and cut the face patches of one source; writes its track PNGs, returns its record.
+    With a `landmarker` (a cache made with `dlib`), 68 landmarks and an identity descriptor too."""
     t0 = time.perf_counter()
     try:
         frames = load_frames(source, spec.frames)
@@ -111,6 +132,7 @@ def process_source(source: Source, spec: CacheSpec, detector: FaceDetector, cach
                 boxes=[np.round(d.box, 2).tolist() for d in track.detections],
                 landmarks=np.round(landmarks, 2),  # as stored in the index: reading it back changes nothing
                 scores=[round(d.score, 4) for d in track.detections],
+                **(_dlib_fields(frames, track, patch, landmarker) if landmarker else {}),
             )
         )
     return CacheRecord(
@@ -148,16 +170,24 @@ def read_spec(cache_dir: str | Path) -> CacheSpec | None:
     return CacheSpec(**json.loads(path.read_text())) if path.is_file() else None
 
 
-def _check_spec(cache_dir: Path, spec: CacheSpec) -> None:
+def _check_spec(cache_dir: Path, spec: CacheSpec) -> CacheSpec:
+    """The spec to prepare with: `spec` for a new cache, the existing one when it matches (a cache with
+    dlib's landmarks serves a request without them: it holds the same patches and more)."""
     existing = read_spec(cache_dir)
     if existing is None:
         cache_dir.mkdir(parents=True, exist_ok=True)
         (cache_dir / SPEC).write_text(json.dumps(dataclasses.asdict(spec), indent=2))
-    elif existing != spec:
+        return spec
+    if existing != spec and existing != dataclasses.replace(spec, dlib=True):
         raise ValueError(f"cache {cache_dir} was prepared with {existing}, not {spec}; use another --cache")
+    return existing
 
 
-_WORKER: dict[str, FaceDetector] = {}
+_WORKER: dict = {}
+
+
+def _landmarker(spec: CacheSpec) -> FaceLandmarker | None:
+    return FaceLandmarker() if spec.dlib else None
 
 
 def _init_worker(spec: CacheSpec) -> None:
@@ -166,10 +196,11 @@ def _init_worker(spec: CacheSpec) -> None:
     torch.set_num_threads(1)  # one process per core; intra-op threads would only fight over it
     cv2.setNumThreads(1)
     _WORKER["detector"] = spec.face_spec().detector()
+    _WORKER["landmarker"] = _landmarker(spec)
 
 
 def _work(source: Source, spec: CacheSpec, cache_dir: Path) -> CacheRecord:
-    return process_source(source, spec, _WORKER["detector"], cache_dir)
+    return process_source(source, spec, _WORKER["detector"], cache_dir, _WORKER["landmarker"])
 
 
 def prepare(
@@ -183,8 +214,7 @@ def prepare(
     from tqdm import tqdm
 
     cache_dir = Path(cache_dir)
-    spec = spec or CacheSpec()
-    _check_spec(cache_dir, spec)
+    spec = _check_spec(cache_dir, spec or CacheSpec())
     done = read_index(cache_dir)
     todo = [s for s in sources if not (s.key in done and done[s.key].done)]
     if todo:
@@ -202,9 +232,9 @@ def prepare(
 
             workers = max(1, min(workers, len(todo), os.cpu_count() or 1))
             if workers == 1:
-                detector = spec.face_spec().detector()
+                detector, landmarker = spec.face_spec().detector(), _landmarker(spec)
                 for s in todo:
-                    keep(process_source(s, spec, detector, cache_dir))
+                    keep(process_source(s, spec, detector, cache_dir, landmarker))
             else:
                 # spawn, not fork: forking a process whose OpenMP pool is running can deadlock.
                 ctx = multiprocessing.get_context("spawn")

@@ -13,6 +13,8 @@ import dataclasses
 import json
 import sys
 
+from .datasets import LAYOUTS
+
 _HEADLINE = ("video_auc", "frame_auc", "log_loss", "accuracy", "precision", "recall", "f1", "eer", "ap")
 
 
@@ -23,7 +25,7 @@ def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
         metavar="DATA",
         help="data folders: DFDC parts (metadata.json), real/ + fake/ folders, or photos",
     )
-    p.add_argument("--layout", default="auto", choices=("auto", "dfdc", "realfake", "photos"))
+    p.add_argument("--layout", default="auto", choices=LAYOUTS)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
 
 
@@ -37,7 +39,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     sources = discover_all(args.data, args.layout)
     patch = CropSpec(size=args.size, scale=args.scale, patch_size=args.size)
     face = FaceSpec.from_settings(Settings(), crop=patch)
-    spec = dataclasses.replace(face.cache_spec(), frames=args.frames or face.frames)
+    spec = dataclasses.replace(face.cache_spec(), frames=args.frames or face.frames, dlib=args.dlib)
     records = prepare(sources, args.cache, spec, workers=args.workers, progress=args.progress)
     print(json.dumps(summarize(records)))
     return 0
@@ -56,6 +58,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     sbi = {None: "auto", True: "on", False: "off"}[args.sbi]
     names = {f for f in TrainConfig.__dataclass_fields__}
     values = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.family_weight:
+        pairs = [w.split("=", 1) for w in args.family_weight]
+        values["family_weights"] = {name: float(weight) for name, weight in pairs}
     cfg = TrainConfig(**(values | {"sbi": sbi, "out": args.out or ""}))
     summary = train(cfg)
     print(
@@ -82,6 +87,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=args.progress,
         with_sbi_copies=args.sbi_copies,
+        methods=args.methods,
     )
     sbi = metrics.get("sbi_copies")
     print(
@@ -102,6 +108,11 @@ def register(subparsers) -> None:
     p.add_argument("--size", type=int, default=224, help="face patch side stored (default 224)")
     p.add_argument("--scale", type=float, default=1.3, help="patch side / face box side (default 1.3)")
     p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    p.add_argument(
+        "--dlib",
+        action="store_true",
+        help="also store 68 landmarks per patch and an identity descriptor per track (SBI, person splits)",
+    )
     p.set_defaults(func=cmd_prepare)
 
     t = subparsers.add_parser("train", help="train a model on data folders (prepares the cache first)")
@@ -122,6 +133,12 @@ def register(subparsers) -> None:
     )
     t.add_argument("--val-fraction", type=float, help="share of groups held out (default 0.2)")
     t.add_argument(
+        "--report",
+        action="append",
+        metavar="DIR",
+        help="data scored every epoch for the log only, never fitted on (e.g. a cross-dataset dev set)",
+    )
+    t.add_argument(
         "--val-match",
         action="append",
         metavar="GLOB",
@@ -130,6 +147,15 @@ def register(subparsers) -> None:
     t.add_argument("--cache", help="crop cache folder (default OUT/cache)")
     t.add_argument("--cache-frames", type=int, help="frames sampled per video into the cache (default 32)")
     t.add_argument("--cache-size", type=int, help="side of the cached face patches crops are cut from (224)")
+    t.add_argument(
+        "--cache-scale", type=float, help="patch side / face box in the cache (default: the crop's)"
+    )
+    t.add_argument(
+        "--dlib",
+        action="store_true",
+        default=None,
+        help="cache 68 landmarks (SBI masks follow the jaw), identity descriptors (person-disjoint split)",
+    )
     t.add_argument("--workers", dest="prepare_workers", type=int, help="prepare processes (default 2)")
     t.add_argument(
         "--sbi",
@@ -142,6 +168,24 @@ def register(subparsers) -> None:
         type=float,
         help="share of real tracks blended (default 0.5; reals of families without fakes: at least 0.5 "
         "when another family has fakes)",
+    )
+    t.add_argument(
+        "--pretrained",
+        action=argparse.BooleanOptionalAction,
+        help="start from the backbone's ImageNet weights when it has them (default on)",
+    )
+    t.add_argument(
+        "--jitter",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        help="training crop scale range around the serving crop, e.g. 0.8 1.6 (HI <= --cache-scale)",
+    )
+    t.add_argument(
+        "--family-weight",
+        action="append",
+        metavar="FAMILY=W",
+        help="relative draw rate of a data family (top folder of the origin), repeatable: timit=0.5",
     )
     t.add_argument("--pos-weight", help="auto | none | a number (default auto)")
     t.add_argument("--oversample", action=argparse.BooleanOptionalAction, help="class-balanced sampling")
@@ -167,7 +211,9 @@ def register(subparsers) -> None:
 
     e = subparsers.add_parser("evaluate", help="metrics and plots of a checkpoint on labelled data")
     _data_args(e)
-    e.add_argument("--model", required=True, help="checkpoint (.safetensors or seed .pth)")
+    e.add_argument(
+        "--model", help="checkpoint (.safetensors or seed .pth); default: MODEL_PATH or the bundled model"
+    )
     e.add_argument("--out", required=True, help="report folder: metrics.json, predictions.jsonl, PNGs")
     e.add_argument(
         "--cache", help="crop cache (default: the model's training cache if present, else OUT/cache)"
@@ -185,5 +231,11 @@ def register(subparsers) -> None:
         "--sbi-copies",
         action="store_true",
         help="also score a Self-Blended copy of each real video: AUC of reals vs their blends (sbi_copies)",
+    )
+    e.add_argument(
+        "--methods",
+        metavar="CSV",
+        help="provenance table (columns path, method; paths relative to it) to report each fake method "
+        "apart, e.g. ../shared/data/sources_round2.csv",
     )
     e.set_defaults(func=cmd_evaluate)

@@ -1,27 +1,32 @@
-"""Find labelled sources in data folders, and split them into train/val without leaks.
+"""Find labelled sources in data folders (the split rules are in `splits.py`).
 
-Four layouts are recognised (``layout="auto"`` picks by what the folder holds):
+Six layouts are recognised (``layout="auto"`` picks by what the folder holds):
 
 - ``dfdc``: folders (``dfdc_train_part_N/``, or DATA itself) each with a ``metadata.json`` mapping a
   file name to ``{"label": "REAL"|"FAKE", "original": ..., "split": ...}``.
+- ``crops``: a folder of face crops with a ``labels.csv`` (``file,label[,original]``), as the Kaggle
+  "deepfake-faces" DFDC set: a fake is grouped with its original, and the training split then groups
+  every crop of one person (`splits.identity_groups`): DFDC filmed each actor many times.
+- ``named``: images or videos whose names start with ``Real`` / ``Fake`` (``dev/frames/<dataset>/Fake1.png``).
 - ``realfake``: ``real/`` and ``fake/`` subfolders holding videos and/or frame-sequence folders
   (one folder of images per clip, as in VidTIMIT / DeepfakeTIMIT ``real/<speaker>/<sentence>/NNN.jpg``).
-- ``photos``: any other folder of still images: every photo is a REAL source.
+- ``photos``: any other folder: every photo, video and frame folder (numbered images) in it is a REAL
+  source; clips of one person share a group (``person_of``: MEAD actor, HDTF speaker, clip stem).
 
 A source's *group* is what must never straddle the split: a DFDC fake is grouped with its original,
 a clip nested under ``real/<person>/`` or ``fake/<person>/`` with that person (TIMIT: the speaker),
 a top-level clip with its file stem, and a photo is a group of its own.
 
 >>> sources = discover("data/dfdc")  # doctest: +SKIP
->>> train, val = split_sources(sources, val_fraction=0.2, seed=0)  # doctest: +SKIP
+>>> len(sources)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
+import csv
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +35,7 @@ from ..media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-LAYOUTS = ("auto", "dfdc", "realfake", "photos")
-VAL_SPLITS = {"val", "valid", "validation", "dev", "test"}  # metadata "split" values that pin a group to val
+LAYOUTS = ("auto", "dfdc", "crops", "named", "realfake", "photos")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Source:
     origin: str  # source folder for per-folder metrics, e.g. "dfdc_train_part_0" or "timit/fake"
     split: str | None = None  # from DFDC metadata, if any
     original: str | None = None  # DFDC: the real video a fake was made from
+    by_identity: bool = False  # group with every other source of the same person (`identity_groups`)
 
     @property
     def key(self) -> str:
@@ -62,8 +67,14 @@ def _is_video(p: Path) -> bool:
 def detect_layout(root: Path) -> str:
     if (root / "metadata.json").is_file() or any(root.glob("*/metadata.json")):
         return "dfdc"
+    if (root / "labels.csv").is_file() and "file" in (root / "labels.csv").open().readline().strip().split(
+        ","
+    ):
+        return "crops"
     if (root / "real").is_dir() or (root / "fake").is_dir():
         return "realfake"
+    if any(_named_label(p) is not None for p in root.rglob("*") if _is_image(p) or _is_video(p)):
+        return "named"
     return "photos"
 
 
@@ -79,6 +90,10 @@ def discover(root: str | Path, layout: str = "auto") -> list[Source]:
         sources = _realfake(root)
     elif layout == "photos":
         sources = _photos(root)
+    elif layout == "crops":
+        sources = _crops(root)
+    elif layout == "named":
+        sources = _named(root)
     else:
         raise ValueError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
     if not sources:
@@ -139,13 +154,80 @@ def _realfake(root: Path) -> list[Source]:
     return out
 
 
+def _is_clip_folder(d: Path) -> bool:
+    """A folder of >= 8 images named by zero-padded frame numbers (``000324.jpg``) is one clip's frames
+    (VoxCeleb-style), not a folder of photos (``1.jpg``, ``2.jpg``: the Ultra-Light detector's samples)."""
+    images = [f for f in d.iterdir() if _is_image(f)]
+    widths = {len(f.stem) for f in images}
+    return (
+        len(images) >= 8 and all(f.stem.isdigit() for f in images) and len(widths) == 1 and widths.pop() >= 3
+    )
+
+
+def person_of(path: Path) -> str:
+    """Who a real clip shows, from its name: MEAD actors (``M030_front_angry_...``), HDTF speakers
+    (``WDA_KatieHill_000``), else the stem without a trailing take number."""
+    stem = path.stem
+    if re.match(r"^[MW]\d{3}_", stem):
+        return stem[:4]
+    return re.sub(r"_\d+$", "", stem)
+
+
 def _photos(root: Path) -> list[Source]:
     out = []
+    clip_folders = [d for d in _frame_folders(root) if _is_clip_folder(d)]
     for path in sorted(root.rglob("*")):
-        if _is_image(path):
-            rel = path.relative_to(root).parts
-            origin = f"{root.name}/{rel[0]}" if len(rel) > 1 else root.name
+        in_clip = any(d in path.parents for d in clip_folders)
+        rel = path.relative_to(root).parts
+        origin = f"{root.name}/{rel[0]}" if len(rel) > 1 else root.name
+        if _is_image(path) and not in_clip:
             out.append(Source(str(path), "image", 0, f"photo:{path}", origin))
+        elif _is_video(path) or path in clip_folders:
+            kind = "video" if _is_video(path) else "frames"
+            group = f"{root.name}:{origin}:{person_of(path)}"
+            out.append(Source(str(path), kind, 0, group, origin))
+    return out
+
+
+def _crops(root: Path) -> list[Source]:
+    out = []
+    with open(root / "labels.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            path = root / row["file"]
+            if not path.is_file():
+                log.warning("%s lists %s, which is missing; skipped", root / "labels.csv", row["file"])
+                continue
+            original = row.get("original") or path.stem
+            origin = f"{root.name}/{path.parent.name}"
+            out.append(
+                Source(
+                    str(path),
+                    "image",
+                    _label(row["label"]),
+                    f"{root.name}:{original}",
+                    origin,
+                    original=original,
+                    by_identity=True,
+                )
+            )
+    return out
+
+
+def _named_label(path: Path) -> int | None:
+    name = path.name.lower()
+    return 0 if name.startswith("real") else 1 if name.startswith("fake") else None
+
+
+def _named(root: Path) -> list[Source]:
+    out = []
+    for path in sorted(root.rglob("*")):
+        label = _named_label(path)
+        if label is None or not (_is_image(path) or _is_video(path)):
+            continue
+        parent = path.parent.relative_to(root)
+        origin = f"{root.name}/{parent}" if parent.parts else root.name
+        kind = "video" if _is_video(path) else "image"
+        out.append(Source(str(path), kind, label, f"named:{path}", origin))
     return out
 
 
@@ -155,62 +237,6 @@ def discover_all(roots: Sequence[str | Path], layout: str = "auto") -> list[Sour
         for s in discover(root, layout):
             sources[s.key] = s
     return sorted(sources.values(), key=lambda s: s.path)
-
-
-def _rank(group: str, seed: int) -> str:
-    return hashlib.sha1(f"{seed}:{group}".encode()).hexdigest()
-
-
-def split_sources(
-    sources: list[Source],
-    val_fraction: float = 0.2,
-    seed: int = 0,
-    val_sources: list[Source] | None = None,
-    val_match: list[str] | None = None,
-) -> tuple[list[Source], list[Source]]:
-    """(train, val) with no group on both sides.
-
-    - `val_sources` given (``--val DATA``): that is the validation set; training drops any source whose
-      group also occurs in it (a fake whose original is a val video, a val speaker) and says so.
-    - else groups pinned by DFDC metadata (``"split": "val"``/``"test"`` on any member) or holding a source
-      whose path matches a `val_match` glob (``--val-match '*/clip.mp4'``) go to val, and of the rest
-      a deterministic, seed-dependent choice of groups (by hash) does, taken separately
-      from real-only, fake-only and mixed groups so both classes reach val when the data allows.
-    """
-    if val_sources is not None:
-        val_keys = {s.key for s in val_sources}
-        val_groups = {s.group for s in val_sources}
-        train = [s for s in sources if s.key not in val_keys and s.group not in val_groups]
-        dropped = len(sources) - len(train)
-        if dropped:
-            log.warning("dropped %d training sources that share a group with the --val set", dropped)
-        return train, list(val_sources)
-    groups: dict[str, list[Source]] = {}
-    for s in sources:
-        groups.setdefault(s.group, []).append(s)
-    pinned = {
-        g for g, members in groups.items() if any((m.split or "").lower() in VAL_SPLITS for m in members)
-    }
-    matched = {
-        g
-        for g, members in groups.items()
-        if any(fnmatch.fnmatch(m.path, pattern) for m in members for pattern in val_match or ())
-    }
-    val_groups = pinned | matched
-    if not pinned and val_fraction > 0:
-        by_kind: dict[frozenset, list[str]] = {}
-        for g, members in groups.items():
-            by_kind.setdefault(frozenset(m.label for m in members), []).append(g)
-        for names in by_kind.values():
-            names = [g for g in names if g not in matched]
-            names.sort(key=lambda g: _rank(g, seed))
-            n_val = round(val_fraction * len(names))
-            if len(names) >= 2:
-                n_val = min(max(n_val, 1), len(names) - 1)  # both sides keep at least one group
-            val_groups.update(names[:n_val])
-    train = [s for s in sources if s.group not in val_groups]
-    val = [s for s in sources if s.group in val_groups]
-    return train, val
 
 
 def describe(sources: list[Source]) -> dict:

@@ -15,6 +15,7 @@ import numpy as np
 from ..models.registry import ModelConfig
 from ..verdict import ScoringRule, sigmoid
 from .calibrate import compare_aggregations
+from .datasets import Source
 from .metrics import binary_metrics, per_group_metrics
 from .samples import SBI_SUFFIX
 from .scoring import VideoScores, prepare_scoring, video_probabilities
@@ -54,13 +55,53 @@ def compute_metrics(videos: list[VideoScores], config: ModelConfig) -> dict:
         "video": video,
         "frame": frame,
         "per_source": per_group_metrics(labels, probs, [v.origin for v in videos], config.threshold),
+        "against_reals": against_reals(videos, config),
         "aggregations": compare_aggregations(labels, [v.tracks for v in videos]),
     }
 
 
+def against_reals(videos: list[VideoScores], config: ModelConfig) -> dict[str, dict]:
+    """Per origin (dataset / method): its fakes against EVERY real of the set: AUC, log loss, accuracy,
+    precision, recall, F1 at the model's threshold, with counts.
+
+    A cross-dataset set has methods with fakes only (FF++ Face2Face, a lip-sync generator): these figures
+    say how well their fakes stand out from the set's reals. "all" is the whole set; origins without fakes
+    are left out. Videos without a face count as 0.5, as in `compute_metrics`."""
+    labels = np.array([v.label for v in videos])
+    probs = np.nan_to_num(video_probabilities(videos, config), nan=0.5)
+    origins = np.array([v.origin for v in videos])
+    reals = labels == 0
+    out = {}
+    for name in ["all", *sorted({v.origin for v in videos if v.label})]:
+        fakes = (labels == 1) & ((origins == name) | (name == "all"))
+        if reals.any() and fakes.any():
+            y = np.r_[np.zeros(reals.sum()), np.ones(fakes.sum())]
+            m = binary_metrics(y, np.r_[probs[reals], probs[fakes]], config.threshold)
+            keys = ("auc", "log_loss", "accuracy", "precision", "recall", "f1", "n_fake", "n_real")
+            out[name] = {k: round(m[k], 4) if isinstance(m[k], float) else m[k] for k in keys}
+    return out
+
+
+def relabel_methods(sources: list[Source], table: str | Path) -> list[Source]:
+    """Origins refined by a provenance CSV (columns ``path``, ``method``; paths relative to the CSV's
+    folder), so a folder mixing generators reports each method: ``talking_heads/fake:Wav2Lip lip-sync``."""
+    import csv
+    import dataclasses
+
+    root = Path(table).resolve().parent
+    with open(table, newline="") as f:
+        method = {str((root / row["path"]).resolve()): row["method"] for row in csv.DictReader(f)}
+    return [
+        dataclasses.replace(s, origin=f"{s.origin}:{method[s.path]}")
+        if s.label and method.get(s.path, "none") != "none"
+        else s
+        for s in sources
+    ]
+
+
 def write_report(videos: list[VideoScores], config: ModelConfig, out_dir: str | Path) -> dict:
     """Write metrics.json, predictions.jsonl and the PNG plots into `out_dir`; return the metrics."""
-    from .plots import plot_confusion_matrix, plot_roc, plot_score_histograms
+    from .plots import plot_auc_by_origin, plot_confusion_matrix, plot_roc, plot_score_histograms
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -75,6 +116,8 @@ def write_report(videos: list[VideoScores], config: ModelConfig, out_dir: str | 
     if metrics["frame"]:
         f_labels, f_probs = _frame_scores(videos, config)
         plots.append(plot_roc(f_labels, f_probs, out / "frame_roc.png", "frame ROC"))
+    if len(metrics["against_reals"]) > 2:  # more than one dataset / method: one bar each
+        plots.append(plot_auc_by_origin(metrics["against_reals"], out / "auc_by_source.png"))
     metrics["plots"] = [p.name for p in plots]
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     rule = ScoringRule.of(config)
@@ -96,7 +139,7 @@ def write_report(videos: list[VideoScores], config: ModelConfig, out_dir: str | 
 
 def evaluate(
     data: list[str],
-    model_path: str | Path,
+    model_path: str | Path | None,
     out_dir: str | Path,
     cache_dir: str | Path | None = None,
     layout: str = "auto",
@@ -106,6 +149,7 @@ def evaluate(
     workers: int = 2,
     with_sbi_copies: bool = False,
     progress: bool = True,
+    methods: str | Path | None = None,
 ) -> dict:
     """Prepare (or reuse) the cache for `data`, score it with the checkpoint and write the report.
 
@@ -118,11 +162,19 @@ def evaluate(
     from ..inference.runtime import TrackClassifier
     from ..models.checkpoint import load_checkpoint
 
-    loaded = load_checkpoint(model_path)
+    if model_path is None:  # as `scan` and the server: MODEL_PATH, else the bundled model
+        from ..config import Settings
+        from ..inference.bundled import resolve_model
+
+        loaded = resolve_model(Settings())
+    else:
+        loaded = load_checkpoint(model_path)
     config = loaded.config
     scoring = prepare_scoring(
         config, data, split, cache_dir, Path(out_dir) / "cache", layout, val_fraction, seed, workers, progress
     )
+    if methods:
+        scoring.sources = relabel_methods(scoring.sources, methods)
     copies = scoring.add_sbi_copies() if with_sbi_copies else []
     classifier = TrackClassifier(loaded, faces=scoring.face)
     scored = scoring.score(classifier.score_tracks, progress)

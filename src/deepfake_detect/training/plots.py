@@ -147,3 +147,31 @@ def plot_training_curves(rows: Sequence[dict[str, Any]], path: str | Path, title
         ax2.legend(fontsize=8)
         ax2.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def plot_auc_by_origin(table: dict[str, dict[str, Any]], path: str | Path, title: str = "") -> Path:
+    """Horizontal bars: ROC AUC of each dataset / method's fakes against all reals (`against_reals`),
+    labelled with the fake and real counts; the dashed line is chance."""
+    names = list(table)
+    aucs = [table[n]["auc"] or 0.0 for n in names]
+    fig = Figure(figsize=(7, 0.4 * len(names) + 1.2))
+    ax = fig.subplots()
+    y = np.arange(len(names))[::-1]
+    ax.barh(y, aucs, color=["#444" if n == "all" else "#3a7" for n in names])
+    for yi, n, a in zip(y, names, aucs, strict=True):
+        ax.text(
+            min(a, 0.98),
+            yi,
+            f" {a:.3f} ({table[n]['n_fake']} fake / {table[n]['n_real']} real)",
+            va="center",
+            ha="right" if a > 0.6 else "left",
+            fontsize=8,
+            color="white" if a > 0.6 else "black",
+        )
+    ax.axvline(0.5, ls="--", color="grey")
+    ax.set_yticks(y, [n[-40:] for n in names], fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("ROC AUC, fakes of the row vs every real")
+    ax.set_title(title or "AUC by dataset / method")
+    fig.tight_layout()
+    return _save(fig, path)

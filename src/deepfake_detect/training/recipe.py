@@ -17,14 +17,16 @@ import torch
 
 from ..config import Settings
 from ..faces import FaceSpec
-from ..models.registry import ModelConfig, create_model, default_config
+from ..models.registry import ModelConfig, create_model, default_config, has_pretrained
 from .augment import RobustAugment
 from .cache import prepare
-from .datasets import describe, discover_all, split_sources
+from .datasets import describe, discover_all
 from .records import summarize
 from .run import Run, TrainingData
-from .samples import TrackDataset, build_items, expected_positive_rate
+from .samples import CropJitter, TrackDataset, build_items
+from .sampling import expected_positive_rate
 from .scoring import ScoringSet
+from .splits import grouped_split
 
 __all__ = ["Run", "TrainConfig", "TrainingData", "setup_run"]
 
@@ -44,16 +46,22 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_fraction: float = 0.05  # of all steps, linear warm-up before the cosine decay
     val: list[str] | None = None  # explicit validation data; else a grouped split of `data`
+    report: list[str] | None = None  # data scored every epoch for the log only (cross-dataset dev sets)
     val_fraction: float = 0.2
     val_match: list[str] | None = None  # path globs whose groups are held out for val (plus the fraction)
     layout: str = "auto"
     cache: str | None = None  # default: <out>/cache
     cache_frames: int | None = None  # frames sampled per video into the cache (default FRAMES_PER_VIDEO, 32)
     cache_size: int = 224  # side of the face patches in the cache; the model's crops are cut from them
+    cache_scale: float | None = None  # patch side / face box side (default: the model's crop_scale)
+    dlib: bool = False  # cache 68 landmarks (SBI masks) and identity descriptors (person-disjoint split)
     prepare_workers: int = 2
     sbi: str = "auto"  # "auto" (on when training has no fakes), "on", "off"
     sbi_only: bool = False  # ignore real fakes in training: real vs SBI (val keeps real fakes)
-    p_sbi: float = 0.5  # share of real tracks turned into SBI pseudo-fakes when SBI is on
+    p_sbi: float = 0.5  # share of real tracks turned into SBI pseudo-fakes when SBI is on (sampling.py)
+    pretrained: bool = True  # start from the backbone's ImageNet weights when the architecture has them
+    jitter: tuple[float, float] | None = None  # training crop scale range, e.g. (0.8, 1.6); None: serving's
+    family_weights: dict[str, float] | None = None  # relative draw rate per data family (sampling.py)
     pos_weight: str = "auto"  # "auto" (negatives/positives as the loop sees them), "none", or a number
     oversample: bool = True  # draw REAL and FAKE sources with equal probability
     augment: bool = True
@@ -103,6 +111,7 @@ def _model_config(cfg: TrainConfig, saved: dict | None) -> ModelConfig:
         input_size=cfg.input_size or base.input_size,
         frames=cfg.frames or base.frames,
         patch_size=cfg.cache_size,
+        patch_scale=cfg.cache_scale,
     )
 
 
@@ -113,11 +122,24 @@ def _face_spec(cfg: TrainConfig, config: ModelConfig) -> FaceSpec:
 
 
 def _training_data(cfg: TrainConfig, face: FaceSpec, cache_dir: Path) -> TrainingData:
-    """Discover, split and prepare the data; decide SBI; refuse data a model cannot be trained on."""
+    """Discover, prepare and split the data (by person when the cache has identity descriptors); decide
+    SBI; refuse data a model cannot be trained on."""
     sources = discover_all(cfg.data, cfg.layout)
     val_given = discover_all(cfg.val, cfg.layout) if cfg.val else None
-    train_src, val_src = split_sources(sources, cfg.val_fraction, cfg.seed, val_given, cfg.val_match)
-    records = prepare(train_src + val_src, cache_dir, face.cache_spec(), cfg.prepare_workers, cfg.progress)
+    report = discover_all(cfg.report, cfg.layout) if cfg.report else []
+    spec = dataclasses.replace(face.cache_spec(), dlib=cfg.dlib)
+    everything = sources + (val_given or []) + report
+    records = prepare(everything, cache_dir, spec, cfg.prepare_workers, cfg.progress)
+    by_person = records if cfg.dlib else None  # one person, one group: no actor on both sides
+    train_src, val_src = grouped_split(
+        sources, by_person, cfg.val_fraction, cfg.seed, val_given, cfg.val_match
+    )
+    if not train_src and val_src:
+        raise ValueError(
+            f"every one of the {len(val_src)} sources went to validation (DFDC metadata marking them all "
+            '"split": "test"/"val", or --val-match matching everything): nothing is left to train on; '
+            "give training data without such marks, or the held-out data with --val"
+        )
     if cfg.sbi_only:
         train_src = [s for s in train_src if s.label == 0]
     has_fakes = any(s.label for s in train_src)
@@ -126,14 +148,19 @@ def _training_data(cfg: TrainConfig, face: FaceSpec, cache_dir: Path) -> Trainin
     if not val_src:
         log.warning("no validation set: the checkpoints keep threshold 0.5 and temperature 1 (uncalibrated)")
     val = ScoringSet(val_src, records, cache_dir, face)
+    copies = None
     if val_src and not any(s.label for s in val_src):
         val.add_sbi_copies()
+    elif val_src and sbi:  # monitored, not calibrated on: can the model see blending on unseen faces?
+        copies = ScoringSet([s for s in val_src if not s.label], dict(records), cache_dir, face)
+        copies.sources = copies.add_sbi_copies()
+    monitor = ScoringSet(report, records, cache_dir, face) if report else None
     items = build_items(records, train_src)
     if not items:
         raise ValueError("no face track in the training data (see the cache's index.jsonl)")
     if not has_fakes and p_sbi == 0:
         raise ValueError("training data has no FAKE sources: add fakes or use --sbi")
-    return TrainingData(train_src, val, records, items, sbi, p_sbi)
+    return TrainingData(train_src, val, records, items, sbi, p_sbi, copies, monitor)
 
 
 def _optimiser(cfg: TrainConfig, model: torch.nn.Module, n_items: int):
@@ -152,7 +179,7 @@ def _optimiser(cfg: TrainConfig, model: torch.nn.Module, n_items: int):
 
 def _pos_weight(cfg: TrainConfig, data: TrainingData) -> tuple[float | None, float]:
     """(pos_weight of the BCE, share of FAKE labels the loop will see)."""
-    positive = expected_positive_rate(data.items, cfg.oversample, data.p_sbi)
+    positive = expected_positive_rate(data.items, cfg.oversample, data.p_sbi, cfg.family_weights)
     if cfg.pos_weight == "auto":
         return (1 - positive) / max(positive, 1e-6), positive
     return (None if cfg.pos_weight == "none" else float(cfg.pos_weight)), positive
@@ -161,6 +188,7 @@ def _pos_weight(cfg: TrainConfig, data: TrainingData) -> tuple[float | None, flo
 _NOT_RECIPE = (
     "data",
     "val",
+    "report",
     "out",
     "cache",
     "progress",
@@ -180,6 +208,7 @@ def _summaries(cfg, config, data: TrainingData, cache_dir: Path, device: str, po
         "prepared": summarize(data.records),
         "train": describe(data.train) | {"tracks": len(data.items)},
         "val_set": describe(data.val.sources),
+        "report": [str(Path(d).resolve()) for d in cfg.report] if cfg.report else None,
     }
     recipe = dataclasses.asdict(cfg) | {
         "input_size": config.input_size,
@@ -187,6 +216,7 @@ def _summaries(cfg, config, data: TrainingData, cache_dir: Path, device: str, po
         "sbi": data.sbi,
         "p_sbi": data.p_sbi,
         "pos_weight": pos_weight,
+        "pretrained": cfg.pretrained and has_pretrained(cfg.arch),
         "expected_positive_rate": round(positive, 4),
         "device": device,
     }
@@ -206,11 +236,21 @@ def setup_run(cfg: TrainConfig) -> Run:
     face = _face_spec(cfg, config)
     data = _training_data(cfg, face, cache_dir)
 
-    model, config = create_model(cfg.arch, config=config)
-    model.to(device)
+    pretrained = cfg.pretrained and has_pretrained(cfg.arch) and not saved  # resuming loads its own
+    model, config = create_model(cfg.arch, config=config, pretrained=pretrained)
+    model.to(device).to(memory_format=torch.channels_last)  # oneDNN's fast layout for the CNN
     augment = RobustAugment() if cfg.augment else None
     dataset = TrackDataset(
-        data.items, cache_dir, face.crop, config.frames, data.p_sbi, augment, cfg.seed, cfg.ram_cache_mb
+        data.items,
+        cache_dir,
+        face.crop,
+        config.frames,
+        data.p_sbi,
+        augment,
+        cfg.seed,
+        cfg.ram_cache_mb,
+        jitter=CropJitter((cfg.jitter[0], cfg.jitter[1])) if cfg.jitter else None,
+        family_weights=cfg.family_weights,
     )
     optimizer, scheduler = _optimiser(cfg, model, len(data.items))
     state: dict[str, Any] = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0, "history": []}

@@ -27,6 +27,8 @@ class CachedTrack:
     boxes: list[list[float]]  # [T][4] x1, y1, x2, y2 in frame pixels
     landmarks: np.ndarray  # [T, 5, 2] float32, 5-point landmarks in patch pixels
     scores: list[float]  # MTCNN confidence per detection
+    landmarks68: np.ndarray | None = None  # [T, 68, 2] float32, dlib landmarks in patch pixels
+    descriptor: np.ndarray | None = None  # [128] float32 dlib identity descriptor of the middle face
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -40,7 +42,7 @@ class CachedTrack:
         )
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "track_id": self.track_id,
             "file": self.file,
             "positions": self.positions,
@@ -48,12 +50,28 @@ class CachedTrack:
             "landmarks": np.round(self.landmarks, 2).tolist(),
             "scores": self.scores,
         }
+        if self.landmarks68 is not None:
+            out["landmarks68"] = np.round(self.landmarks68.astype(np.float64), 1).tolist()
+        if self.descriptor is not None:
+            out["descriptor"] = np.round(self.descriptor.astype(np.float64), 4).tolist()
+        return out
 
     @classmethod
     def from_json(cls, data: dict) -> CachedTrack:
         landmarks = np.asarray(data["landmarks"], np.float32).reshape(-1, 5, 2)
+        lm68 = (
+            np.asarray(data["landmarks68"], np.float32).reshape(-1, 68, 2) if "landmarks68" in data else None
+        )
+        descriptor = np.asarray(data["descriptor"], np.float32) if "descriptor" in data else None
         return cls(
-            data["track_id"], data["file"], data["positions"], data["boxes"], landmarks, data["scores"]
+            data["track_id"],
+            data["file"],
+            data["positions"],
+            data["boxes"],
+            landmarks,
+            data["scores"],
+            lm68,
+            descriptor,
         )
 
 
@@ -101,6 +119,7 @@ class CacheRecord:
             data["origin"],
             data.get("split"),
             data.get("original"),
+            data.get("by_identity", False),
         )
         return cls(
             source,

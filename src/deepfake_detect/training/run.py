@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +16,8 @@ from ..models.cnn_lstm import CnnLstm
 from ..models.registry import ModelConfig
 from .datasets import Source
 from .records import CacheRecord
-from .samples import TrackDataset, TrackItem, class_balanced_sampler, collate
+from .samples import TrackDataset, TrackItem, collate
+from .sampling import class_balanced_sampler
 from .scoring import ScoringSet
 
 if TYPE_CHECKING:
@@ -32,6 +34,8 @@ class TrainingData:
     items: list[TrackItem]  # every cached face track of `train`
     sbi: bool
     p_sbi: float  # share of real tracks blended into SBI pseudo-fakes (0 when SBI is off)
+    sbi_copies: ScoringSet | None = None  # SBI copies of the val reals, monitored when val has fakes
+    report: ScoringSet | None = None  # `--report` data: scored every epoch for the log, never fitted
 
 
 @dataclass
@@ -59,7 +63,7 @@ class Run:
         seed = self.cfg.seed * 1000 + epoch
         sampler: torch.utils.data.Sampler
         if self.cfg.oversample:
-            sampler = class_balanced_sampler(self.dataset.items, seed)
+            sampler = class_balanced_sampler(self.dataset.items, seed, self.dataset.weights)
         else:
             sampler = torch.utils.data.RandomSampler(
                 self.dataset, generator=torch.Generator().manual_seed(seed)
@@ -68,14 +72,16 @@ class Run:
             self.dataset,
             self.cfg.batch_size,
             sampler=sampler,
-            collate_fn=collate,
+            collate_fn=functools.partial(collate, frames=self.config.frames),
             num_workers=self.cfg.loader_workers,
         )
 
-    def prep(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """uint8 [B, T, S, S, 3], labels [B] -> normalised [B, T, 3, S, S] and float labels on the device."""
-        x, y, _ = batch
-        return self.config.normalize(x).to(self.device), y.float().to(self.device)
+    def prep(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Crops [N, s, s, 3] uint8, steps [B, T], labels [B] -> normalised channels-last crops
+        [N, 3, s, s], steps and float labels, on the device."""
+        x, steps, y, _ = batch
+        x = self.config.normalize(x).to(self.device).contiguous(memory_format=torch.channels_last)
+        return x, steps.to(self.device), y.float().to(self.device)
 
     def save_state(self) -> None:
         path = Path(self.cfg.out) / "last.pt"

@@ -1,29 +1,35 @@
-"""Training samples from the crop cache: one face track -> a window of T crops [T, S, S, 3], with its label.
+"""Training samples from the crop cache: one face track -> a window of crops [t, s, s, 3], with its label.
 
 Order of operations per sample, all with one parameter draw per track so the sequence stays coherent:
-window of T consecutive patches -> (real tracks, probability p_sbi) Self-Blended Image on every patch with
-the same seed, at the patch's resolution, as a real blend happens at the frame's -> the model's crop, cut
-from the patch exactly as serving cuts it (`faces.crop.crops_from_patches`) -> `augment_sequence`.
+window of up to T consecutive patches (a still photo is ONE crop: the CNN runs once and its features are
+repeated T times for the BiLSTM, `collate`) -> (real tracks, probability per family) Self-Blended Image
+on every patch with the same seed, at the patch's resolution, as a real blend happens at the frame's ->
+the model's crop, cut from the patch as serving cuts it (`faces.crop.crop_from_patch`) at a jittered
+scale and centre (`CropJitter`) -> `augment_sequence`.
+
+Why the jitter: the DFDC face crops are tighter than the MTCNN box (a scale of ~0.85 where serving uses
+1.3), while photos, videos and frame folders allow any scale. Drawing the scale from [0.8, 1.6] for every
+source that has the room (and up to the room for tight crops) leaves framing no clue to the label.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, WeightedRandomSampler
+from torch.utils.data import Dataset
 
 from ..faces import CropSpec
-from ..faces.crop import crops_from_patches
+from ..faces.crop import crop_from_patch
 from .augment import RobustAugment, augment_sequence
 from .cache import load_track
 from .datasets import Source
 from .records import CacheRecord
+from .sampling import sampling_weights, sbi_probabilities
 from .sbi import self_blend
 
 
@@ -35,18 +41,49 @@ class TrackItem:
     track_id: int
     file: str  # PNG strip of patches, relative to the cache folder
     landmarks: np.ndarray  # [T, 5, 2] float32, patch pixels
+    landmarks68: np.ndarray | None = None  # [T, 68, 2] float32, patch pixels (caches made with dlib)
 
     def __len__(self) -> int:
         return len(self.landmarks)
+
+    @property
+    def sbi_landmarks(self) -> np.ndarray:
+        """The landmarks SBI masks are drawn from: the 68 points when the cache has them."""
+        return self.landmarks if self.landmarks68 is None else self.landmarks68
 
 
 def build_items(records: dict[str, CacheRecord], sources: list[Source]) -> list[TrackItem]:
     """Every cached face track of `sources`, labelled by its source (the data's label, not the cache's)."""
     return [
-        TrackItem(s.key, s.label, s.origin, t.track_id, t.file, t.landmarks)
+        TrackItem(s.key, s.label, s.origin, t.track_id, t.file, t.landmarks, t.landmarks68)
         for s in sources
         for t in records[s.key].tracks
     ]
+
+
+@dataclass(frozen=True)
+class CropJitter:
+    """Random framing of training crops around the serving rule (module docstring)."""
+
+    scale: tuple[float, float] = (0.8, 1.6)  # crop side / MTCNN box side; serving uses crop_scale (1.3)
+    shift: float = 0.05  # centre moved by up to this fraction of the box side, per axis
+
+    def sample(self, rng: np.random.Generator, room: float) -> tuple[float, float, float]:
+        """(scale, dx, dy); the scale stays below `room` (how much of the patch shows the frame)."""
+        hi = min(self.scale[1], room)
+        scale = float(rng.uniform(self.scale[0], hi)) if hi > self.scale[0] else hi
+        dx, dy = rng.uniform(-self.shift, self.shift, size=2)
+        return scale, float(dx), float(dy)
+
+
+def valid_box(patch: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the part of a patch that shows the frame, not `crop_patch`'s black padding past
+    the frame's edge (a tight crop such as DFDC's is mostly padding in a wide patch)."""
+    seen = np.any(patch, axis=2)  # [P, P]
+    rows, cols = np.nonzero(seen.any(axis=1))[0], np.nonzero(seen.any(axis=0))[0]
+    if not len(rows):
+        return 0, 0, patch.shape[1], patch.shape[0]
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def blend_track(crops: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarray | None:
@@ -57,9 +94,11 @@ def blend_track(crops: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarr
         raise ValueError(f"{len(crops)} crops but {len(landmarks)} landmark sets")
     try:
         pairs = zip(crops, landmarks, strict=False)
-        return np.stack([self_blend(c, lm, np.random.default_rng(seed))[0] for c, lm in pairs])
+        blended = np.stack([self_blend(c, lm, np.random.default_rng(seed))[0] for c, lm in pairs])
     except ValueError:
         return None
+    blended[~crops.any(axis=3)] = 0  # the patch's black padding stays black: it is not part of the picture
+    return blended
 
 
 SBI_SUFFIX = "#sbi"  # key suffix of a real source's SBI copy, scored as a fake in validation
@@ -84,12 +123,13 @@ def sbi_copy_crops(crops: np.ndarray, item: TrackItem) -> np.ndarray:
     if not item.key.endswith(SBI_SUFFIX):
         return crops
     seed = int(hashlib.sha1(f"{item.key}:{item.track_id}".encode()).hexdigest()[:8], 16)
-    blended = blend_track(crops, item.landmarks, seed)
+    blended = blend_track(crops, item.sbi_landmarks, seed)
     return crops if blended is None else blended
 
 
 class TrackDataset(Dataset):
-    """Random windows of cached tracks with SBI and augmentation; deterministic in (seed, epoch, index)."""
+    """Random windows of cached tracks with SBI, crop jitter and augmentation; deterministic in
+    (seed, epoch, index)."""
 
     def __init__(
         self,
@@ -101,6 +141,8 @@ class TrackDataset(Dataset):
         augment: RobustAugment | None = None,
         seed: int = 0,
         ram_cache_mb: float = 2048,
+        jitter: CropJitter | None = None,
+        family_weights: dict[str, float] | None = None,
     ):
         self.items = items
         self.cache_dir = Path(cache_dir)
@@ -108,7 +150,9 @@ class TrackDataset(Dataset):
         self.frames = frames
         self.p_sbi = p_sbi
         self.p_sbi_items = sbi_probabilities(items, p_sbi)  # [N]
+        self.weights = sampling_weights(items, True, family_weights, p_sbi)  # [N] draw probabilities
         self.augment = augment
+        self.jitter = jitter
         self.seed = seed
         self.epoch = 0
         # Decoded strips are kept while they fit: PNG decoding would otherwise run every epoch.
@@ -133,81 +177,47 @@ class TrackDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, float, int]:
         item = self.items[i]
         rng = np.random.default_rng([self.seed, self.epoch, i])
-        crops, landmarks = self.crops(i), item.landmarks
-        n = len(crops)
-        if n == 1:  # a photo: a still "clip" of T identical frames
-            crops, landmarks = np.repeat(crops, self.frames, 0), np.repeat(landmarks, self.frames, 0)
-        elif n > self.frames:
-            start = int(rng.integers(0, n - self.frames + 1))
-            crops, landmarks = crops[start : start + self.frames], landmarks[start : start + self.frames]
+        patches, landmarks = self.crops(i), item.sbi_landmarks
+        if len(patches) > self.frames:
+            start = int(rng.integers(0, len(patches) - self.frames + 1))
+            patches, landmarks = patches[start : start + self.frames], landmarks[start : start + self.frames]
+        inside = valid_box(patches[0])  # before blending, which leaves the padding black anyway
         label = item.label
         if label == 0 and self.p_sbi_items[i] > 0 and rng.random() < self.p_sbi_items[i]:
-            blended = blend_track(crops, landmarks, int(rng.integers(2**31)))
+            blended = blend_track(patches, landmarks, int(rng.integers(2**31)))
             if blended is not None:
-                crops, label = blended, 1
-        frames = crops_from_patches(crops, self.crop)  # [T, s, s, 3], as serving crops them
+                patches, label = blended, 1
+        frames = self.view(patches, rng, inside)  # [t, s, s, 3]
         if self.augment is not None:
             frames = np.stack(augment_sequence(list(frames), rng, self.augment))
         return torch.from_numpy(np.ascontiguousarray(frames)), float(label), i
 
+    def view(
+        self, patches: np.ndarray, rng: np.random.Generator, inside: tuple[int, int, int, int]
+    ) -> np.ndarray:
+        """Patches [t, P, P, 3] -> the model's crops [t, s, s, 3]: serving's crop without jitter, else one
+        jittered framing for the whole window, kept inside the part of the patch that shows the frame."""
+        if self.jitter is None:
+            return np.stack([crop_from_patch(p, self.crop) for p in patches])
+        box = patches.shape[1] / self.crop.margin  # MTCNN box side in patch pixels
+        room = min(inside[2] - inside[0], inside[3] - inside[1]) / box  # the widest scale that fits
+        scale, dx, dy = self.jitter.sample(rng, min(room, self.crop.margin))
+        crop = dataclasses.replace(self.crop, scale=scale, patch_scale=self.crop.margin)
+        return np.stack([crop_from_patch(p, crop, (dx, dy), inside) for p in patches])
 
-def collate(batch: list[tuple[torch.Tensor, float, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Stack samples, cutting every sequence to the batch's shortest (tracks can be shorter than T).
 
-    Returns x [B, T, S, S, 3] uint8, labels [B] float32, indices [B] int64.
+def collate(
+    batch: list[tuple[torch.Tensor, float, int]], frames: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Samples of t_i crops each -> every crop once, and where each sequence step reads from.
+
+    Returns x [sum t_i, s, s, 3] uint8 (the CNN's input: a still photo costs one crop, not T), steps
+    [B, T] int64 (row b, step k reads crop offset_b + k mod t_i: stills repeat, short clips loop), labels [B]
+    float32 and dataset indices [B] int64. T = `frames`, or the longest sample of the batch.
     """
-    t = min(x.shape[0] for x, _, _ in batch)
-    x = torch.stack([x[:t] for x, _, _ in batch])
-    return x, torch.tensor([y for _, y, _ in batch]), torch.tensor([i for _, _, i in batch])
-
-
-def sampling_cells(items: list[TrackItem]) -> list[str]:
-    """The balancing cell of each item: (data family, label), where a family is the origin's top folder
-    (``timit``, ``dfdc_train_part_0``) if it holds both labels; families with one label share a pool.
-
-    Fakes often come from one family only (TIMIT), reals from many (photos, videos): balancing cells
-    rather than labels keeps "this family means fake" from being the easiest thing to learn.
-    """
-    family = [it.origin.split("/")[0] for it in items]
-    labels_of: dict[str, set[int]] = {}
-    for f, it in zip(family, items, strict=True):
-        labels_of.setdefault(f, set()).add(it.label)
-    return [
-        f"{f if len(labels_of[f]) == 2 else 'pool'}:{it.label}" for f, it in zip(family, items, strict=True)
-    ]
-
-
-def sampling_weights(items: list[TrackItem], oversample: bool = True) -> np.ndarray:
-    """Probability of drawing each item: equal per cell (`sampling_cells`) with oversampling, else uniform."""
-    if not oversample:
-        return np.full(len(items), 1.0 / len(items))
-    cells = sampling_cells(items)
-    counts = Counter(cells)
-    weights = np.array([1.0 / (len(counts) * counts[c]) for c in cells])
-    return weights / weights.sum()
-
-
-def sbi_probabilities(items: list[TrackItem], p_sbi: float) -> np.ndarray:
-    """Per item: the chance that a real track becomes an SBI pseudo-fake. When some family has real
-    fakes, reals of the families without get at least 0.5, so inside those SBI balances the classes;
-    with no family mixed (SBI-only data) every real gets `p_sbi`. Fakes are never blended."""
-    if p_sbi <= 0:
-        return np.zeros(len(items))
-    pooled = [c.startswith("pool:") for c in sampling_cells(items)]
-    floor = 0.5 if not all(pooled) else p_sbi
-    p_real = [max(p_sbi, floor) if pool else p_sbi for pool in pooled]
-    return np.array([0.0 if it.label else p for it, p in zip(items, p_real, strict=True)])
-
-
-def class_balanced_sampler(items: list[TrackItem], seed: int) -> WeightedRandomSampler:
-    """Oversampling: each cell of `sampling_cells` (family x label) equally likely; len(items) draws.
-    With one family this is plain class balance: REAL and FAKE each drawn with probability 1/2."""
-    gen = torch.Generator().manual_seed(seed)
-    return WeightedRandomSampler(sampling_weights(items).tolist(), len(items), True, gen)
-
-
-def expected_positive_rate(items: list[TrackItem], oversample: bool, p_sbi: float) -> float:
-    """Share of FAKE labels the training loop will see: real fakes plus real tracks turned into SBI."""
-    labels = np.array([it.label for it in items])
-    p_fake = np.where(labels == 1, 1.0, sbi_probabilities(items, p_sbi))
-    return float(np.dot(sampling_weights(items, oversample), p_fake))
+    lengths = [x.shape[0] for x, _, _ in batch]
+    t = frames or max(lengths)
+    offsets = np.cumsum([0, *lengths[:-1]])
+    steps = torch.tensor([[int(o) + k % n for k in range(t)] for o, n in zip(offsets, lengths, strict=True)])
+    x = torch.cat([x for x, _, _ in batch])
+    return x, steps, torch.tensor([y for _, y, _ in batch]), torch.tensor([i for _, _, i in batch])

@@ -5,7 +5,13 @@ the untouched crop (the *target*) through a soft face-shaped mask. The result ca
 of a face swap (blending boundary, colour and sharpness mismatch, landmark misalignment) without any
 identity change, so a classifier trained on (real, self-blended) pairs learns those traces.
 
-Landmarks are the 5 MTCNN points in crop pixels: left eye, right eye, nose, left mouth, right mouth.
+Landmarks, in crop pixels, are either dlib's 68 points (`landmarks.FaceLandmarker`, preferred: the mask
+follows the jaw line and brows, as a face swap's boundary does, in one of four shapes drawn at random as in
+the SBI code: whole face, face + forehead, inner face, lower face) or MTCNN's 5 points (left eye, right eye,
+nose, left mouth, right mouth; a hull guessed from ratios, `face_hull_mask`).
+As in the paper, the colour/frequency/shift transform goes to the inside of the mask or, half of the time,
+to the outside (source-target augmentation), so neither "the face is blurrier" nor "the face is sharper"
+becomes the cue, only the mismatch at the boundary.
 All randomness comes from the `numpy.random.Generator` passed in; the same seed gives the same output.
 """
 
@@ -91,22 +97,61 @@ def self_blend(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Make one SBI pseudo-fake from a real face crop.
 
-    image: [H, W, 3] uint8 RGB face crop; landmarks: [5, 2] in crop pixels.
-    Returns (fake [H, W, 3] uint8, mask [H, W] float32 in [0, 1]) with fake = src * mask + image * (1 - mask);
-    wherever mask == 0 the fake equals `image` exactly. Raises ValueError if the face hull misses the image.
+    image: [H, W, 3] uint8 RGB face crop; landmarks: [68, 2] or [5, 2] in crop pixels.
+    Returns (fake [H, W, 3] uint8, mask [H, W] float32 in [0, 1]): fake = src * mask + target * (1 - mask);
+    with 5 landmarks the target is `image` itself, so wherever mask == 0 the fake equals `image` exactly;
+    with 68 the transformed copy is the inside or the outside. Raises ValueError if the hull misses the image.
     """
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be [H, W, 3] uint8, got {image.shape} {image.dtype}")
     h, w = image.shape[:2]
-    hull = face_hull_mask(landmarks, (h, w))  # [H, W] {0, 1}
+    lm = np.asarray(landmarks)
+    hull = landmark_hull_mask(lm, (h, w), rng) if len(lm) == 68 else face_hull_mask(lm, (h, w))  # [H, W]
     if not hull.any():
         raise ValueError("the face hull lies outside the image")
     source = _scale_shift(_frequency_transform(_colour_transform(image, rng), rng), rng)  # [H, W, 3] f32
+    target = image.astype(np.float32)
+    if len(lm) == 68 and rng.random() < 0.5:  # source-target augmentation: the outside is the odd one
+        source, target = target, source
     mask = _blur_mask(_deform_mask(hull, rng), rng)  # [H, W] f32, max 1
     mask *= np.float32(rng.choice(BLEND_RATIOS))
     m = mask[..., None]  # [H, W, 1]
-    fake = source * m + image.astype(np.float32) * (1 - m)  # exact copy of image where m == 0
+    fake = source * m + target * (1 - m)  # exact copy of target where m == 0
     return np.clip(np.rint(fake), 0, 255).astype(np.uint8), mask
+
+
+HULL_SHAPES = ("face", "forehead", "inner", "lower")
+
+
+def landmark_hull_mask(
+    landmarks: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator, kind: str | None = None
+) -> np.ndarray:
+    """Binary [H, W] float32 mask from 68 landmarks, of a shape drawn from `HULL_SHAPES` (or `kind`):
+
+    - face: hull of jaw and brows (what face-swap tools such as DeepFaceLab blend);
+    - forehead: the same with the brows raised by 0.5 x (nose length), covering the forehead;
+    - inner: hull of brows, eyes, nose and mouth (an inner-face swap, as in FaceSwap/NeuralTextures);
+    - lower: nose bridge down to the chin, cheek to cheek (lip-sync and expression re-enactment edits).
+    """
+    lm = np.asarray(landmarks, dtype=np.float32)
+    if lm.shape != (68, 2) or not np.isfinite(lm).all():
+        raise ValueError(f"landmarks must be a finite [68, 2] array, got shape {lm.shape}")
+    kind = kind or str(rng.choice(HULL_SHAPES))
+    if kind == "face":
+        points = lm[:27]
+    elif kind == "forehead":
+        up = lm[27] - lm[33]  # nose bridge top minus nose tip: "up", one nose length
+        points = np.concatenate([lm[:17], lm[17:27], lm[17:27] + 0.5 * up])
+    elif kind == "inner":
+        points = lm[17:68]
+    elif kind == "lower":
+        points = np.concatenate([lm[2:15], lm[28:36], lm[48:68]])
+    else:
+        raise ValueError(f"unknown hull shape {kind!r}; known: {', '.join(HULL_SHAPES)}")
+    hull = cv2.convexHull(points.astype(np.float32))  # [K, 1, 2]
+    mask = np.zeros((int(shape[0]), int(shape[1])), np.uint8)
+    cv2.fillConvexPoly(mask, np.round(hull * 16).astype(np.int32), 1, lineType=cv2.LINE_8, shift=4)
+    return mask.astype(np.float32)
 
 
 def _colour_transform(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

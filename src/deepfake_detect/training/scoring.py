@@ -13,6 +13,7 @@ its P(fake) differs from `scan`'s only by the CNN backend (eager fp32 here, ONNX
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,9 +27,10 @@ from ..faces.crop import crops_from_patches
 from ..models.registry import ModelConfig
 from ..verdict import ScoringRule, TrackScore
 from .cache import load_track, prepare, read_spec
-from .datasets import Source, discover_all, split_sources
+from .datasets import Source, discover_all
 from .records import CacheRecord
 from .samples import TrackItem, build_items, sbi_copies, sbi_copy_crops
+from .splits import grouped_split
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +96,11 @@ def recipe_split(
     split: str = "all",
     val_fraction: float | None = None,
     seed: int | None = None,
+    records: dict[str, CacheRecord] | None = None,
 ) -> list[Source]:
     """One side of the checkpoint's training split ("val" / "train"), by the rule, seed, fraction and
-    held-out globs its recipe recorded (unless given); "all": every source."""
+    held-out globs its recipe recorded (unless given); "all": every source. A run that grouped sources by
+    person (recipe `dlib`) needs every source's cache `records` to group them the same way."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
     if split == "all":
@@ -104,7 +108,12 @@ def recipe_split(
     recipe = config.extra.get("training", {}).get("recipe", {})
     frac = recipe.get("val_fraction", 0.2) if val_fraction is None else val_fraction
     seed = recipe.get("seed", 0) if seed is None else seed
-    train, val = split_sources(sources, frac, seed, val_match=recipe.get("val_match"))
+    if recipe.get("dlib") and records is None:
+        raise ValueError(
+            "this model's split groups sources by person: pass the cache records (made with dlib)"
+        )
+    by_person = records if recipe.get("dlib") else None
+    train, val = grouped_split(sources, by_person, frac, seed, val_match=recipe.get("val_match"))
     return val if split == "val" else train
 
 
@@ -146,11 +155,15 @@ def prepare_scoring(
 ) -> ScoringSet:
     """Discover `data`, keep `split` of it, and make sure its faces are in the cache: `cache_dir`, else the
     checkpoint's training cache if still there, else `fallback_cache`."""
-    sources = recipe_split(discover_all(data, layout), config, split, val_fraction, seed)
+    sources = discover_all(data, layout)
     folder = cache_dir or training_cache(config) or fallback_cache
     if folder is None:
         raise ValueError("no cache folder: give cache_dir or fallback_cache")
     folder = Path(folder)
     face = face_spec_for(folder, config)
-    records = prepare(sources, folder, face.cache_spec(), workers=workers, progress=progress)
+    by_person = config.extra.get("training", {}).get("recipe", {}).get("dlib") and split != "all"
+    spec = dataclasses.replace(face.cache_spec(), dlib=bool(by_person))
+    records = prepare(sources, folder, spec, workers=workers, progress=progress) if by_person else None
+    sources = recipe_split(sources, config, split, val_fraction, seed, records)
+    records = prepare(sources, folder, spec, workers=workers, progress=progress)
     return ScoringSet(sources, records, folder, face)

@@ -29,7 +29,7 @@ from ..models.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from ..models.cnn_lstm import CnnLstm
 from ..models.registry import ModelConfig
 from .calibrate import apply_calibration, calibrate, logit_bias, shift
-from .evaluate import compute_metrics
+from .evaluate import against_reals, compute_metrics
 from .recipe import TrainConfig, setup_run
 from .run import Run
 
@@ -42,7 +42,6 @@ def validate(run: Run, model: CnnLstm) -> tuple[dict, ModelConfig, float]:
     loaded = LoadedModel.in_memory(model, run.config)
     classifier = TrackClassifier(loaded, chunk_size=64, device=run.device, faces=run.face, keep_layout=True)
     videos = run.data.val.score(classifier.score_tracks)
-    model.train()
     labels = np.array([v.label for v in videos])
     calib = calibrate(labels, [v.tracks for v in videos], run.cfg.threshold_rule, run.cfg.aggregation)
     config = apply_calibration(run.config, calib)
@@ -53,14 +52,40 @@ def validate(run: Run, model: CnnLstm) -> tuple[dict, ModelConfig, float]:
     row["agg_auc"] = {r: v["auc"] for r, v in m["aggregations"].items()}
     row |= {"threshold": config.threshold, "temperature": config.temperature, "logit_bias": calib.bias}
     row["aggregation"] = config.aggregation
+    row["per_source_auc"] = {k: v["auc"] for k, v in m["per_source"].items()}
+    row |= _monitored(run, classifier, [v for v in videos if v.label == 0], config, calib.bias)
+    model.train()
     return row, config, calib.bias
 
 
-def _loss(model, x, y, pos_weight, frame_weight: float, bf16: bool, device: str):
-    """x [B, T, 3, S, S] float, y [B] -> scalar loss."""
-    b, t = x.shape[:2]
+def _monitored(
+    run: Run, classifier: TrackClassifier, val_reals: list, config: ModelConfig, bias: float
+) -> dict:
+    """Figures logged each epoch and never fitted on: the val reals against their own SBI copies (does
+    the model see blending on unseen faces?), and the `--report` data (other datasets and generators)."""
+    row: dict = {}
+    for name, scoring in (("sbi_copies", run.data.sbi_copies), ("report", run.data.report)):
+        if scoring is None:
+            continue
+        scored = scoring.score(classifier.score_tracks)
+        for v, tracks in zip(scored, shift([v.tracks for v in scored], bias), strict=True):
+            v.tracks = tracks
+        if name == "sbi_copies":
+            scored += val_reals  # already shifted
+        table = against_reals(scored, config)
+        row[f"{name}_auc"] = table.get("all", {}).get("auc")
+        if name == "report":
+            row["report"] = {k: v["auc"] for k, v in table.items() if k != "all"}
+            row["report_log_loss"] = compute_metrics(scored, config)["log_loss"]
+    return row
+
+
+def _loss(model, x, steps, y, pos_weight, frame_weight: float, bf16: bool, device: str):
+    """x [N, 3, S, S] float (every crop once), steps [B, T] (which crop each sequence step reads), y [B]
+    -> scalar loss."""
+    b, t = steps.shape
     with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-        feats = model.features(x.flatten(0, 1)).view(b, t, -1)  # [B, T, C]
+        feats = model.features(x)[steps]  # [N, C] -> [B, T, C]
         track_logits, frame_logits = model.temporal(feats)  # [B], [B, T]
     loss = F.binary_cross_entropy_with_logits(track_logits.float(), y, pos_weight=pos_weight)
     if frame_weight > 0:
@@ -82,11 +107,11 @@ def _pick_bf16(run: Run, model, batch) -> bool:
             return False
     except (AttributeError, RuntimeError):
         return False
-    x, y = run.prep(batch)
+    x, steps, y = run.prep(batch)
     times = {}
     for bf16 in (False, True, False, True):  # second round counts: the first pays one-off set-up
         t0 = time.perf_counter()
-        _loss(model, x, y, None, 0.0, bf16, "cpu").backward()
+        _loss(model, x, steps, y, None, 0.0, bf16, "cpu").backward()
         times[bf16] = time.perf_counter() - t0
     model.zero_grad(set_to_none=True)
     log.info("bf16 autocast: fp32 %.2f s vs bf16 %.2f s per batch", times[False], times[True])
@@ -126,8 +151,8 @@ def train(cfg: TrainConfig) -> dict:
                 if "bf16" not in state:  # measured once per run, kept when resuming
                     state["bf16"] = _pick_bf16(run, model, batch)
                 bf16 = state["bf16"]
-            x, y = run.prep(batch)
-            loss = _loss(model, x, y, run.pos_weight, cfg.frame_loss_weight, bf16, run.device)
+            x, steps, y = run.prep(batch)
+            loss = _loss(model, x, steps, y, run.pos_weight, cfg.frame_loss_weight, bf16, run.device)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)  # LSTMs from scratch spike early
