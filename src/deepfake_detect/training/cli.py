@@ -175,6 +175,12 @@ def register(subparsers) -> None:
         help="start from the backbone's ImageNet weights when it has them (default on)",
     )
     t.add_argument(
+        "--sbi-landmarks",
+        type=int,
+        choices=(68, 5),
+        help="SBI masks from dlib's 68 points (default, when the cache has them) or MTCNN's 5",
+    )
+    t.add_argument(
         "--jitter",
         type=float,
         nargs=2,

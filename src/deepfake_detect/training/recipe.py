@@ -60,6 +60,7 @@ class TrainConfig:
     sbi_only: bool = False  # ignore real fakes in training: real vs SBI (val keeps real fakes)
     p_sbi: float = 0.5  # share of real tracks turned into SBI pseudo-fakes when SBI is on (sampling.py)
     pretrained: bool = True  # start from the backbone's ImageNet weights when the architecture has them
+    sbi_landmarks: int = 68  # SBI masks from dlib's 68 points (when cached) or MTCNN's 5
     jitter: tuple[float, float] | None = None  # training crop scale range, e.g. (0.8, 1.6); None: serving's
     family_weights: dict[str, float] | None = None  # relative draw rate per data family (sampling.py)
     pos_weight: str = "auto"  # "auto" (negatives/positives as the loop sees them), "none", or a number
@@ -156,6 +157,8 @@ def _training_data(cfg: TrainConfig, face: FaceSpec, cache_dir: Path) -> Trainin
         copies.sources = copies.add_sbi_copies()
     monitor = ScoringSet(report, records, cache_dir, face) if report else None
     items = build_items(records, train_src)
+    if cfg.sbi_landmarks == 5:  # the comparison run: masks from MTCNN's 5 points only
+        items = [dataclasses.replace(it, landmarks68=None) for it in items]
     if not items:
         raise ValueError("no face track in the training data (see the cache's index.jsonl)")
     if not has_fakes and p_sbi == 0:

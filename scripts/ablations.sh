@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The comparison runs of docs/training.md: one epoch each of the default recipe and of one change to it,
+# same data, split, seed and cache, so the differences are the change's. ~20 min per run on 2 idle cores.
+#   scripts/ablations.sh            # all runs into runs/ablation-*
+#   RUNS="scratch nosbi" scripts/ablations.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data}
+CACHE=${CACHE:-runs/cache-wide352}
+RUNS=${RUNS:-"reference scratch nosbi mtcnn5"}
+BIN=.venv/bin
+
+common=(
+    "$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_heads" "$DATA/faces" "$DATA/timit"
+    --report "$DATA/dev/frames" --report "$DATA/dev/talking_heads"
+    --cache "$CACHE" --cache-scale 1.8 --cache-size 352 --dlib
+    --arch efficientnet_lite0_lstm --epochs 1 --batch-size 16 --frames 4 --lr 5e-4
+    --p-sbi 0.3 --jitter 0.8 1.6
+    --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5
+    --val-fraction 0.12 --patience 0 --loader-workers 1 --seed 0
+)
+for run in $RUNS; do
+    case $run in
+        reference) extra=(--sbi) ;;                    # the default recipe, one epoch
+        scratch) extra=(--sbi --no-pretrained) ;;      # no ImageNet weights
+        nosbi) extra=(--no-sbi) ;;                     # genuine fakes only (DFDC, DeepfakeTIMIT)
+        mtcnn5) extra=(--sbi --sbi-landmarks 5) ;;     # SBI masks from MTCNN's 5 points, not dlib's 68
+        *) echo "unknown run $run" >&2; exit 2 ;;
+    esac
+    $BIN/deepfake-detect train "${common[@]}" "${extra[@]}" --out "runs/ablation-$run" --no-progress
+done
