@@ -9,8 +9,9 @@ the int8 calibration crops all take their frame count, MTCNN settings and crop g
 >>> spec = FaceSpec.from_settings(Settings(), default_config("resnet18_lstm"))
 >>> spec.frames, spec.crop
 (32, CropSpec(size=160, scale=1.3, patch_size=224, patch_scale=None))
->>> spec.cache_spec()
-CacheSpec(frames=32, size=224, scale=1.3, detect_max_side=640, min_face_size=32, face_confidence=0.9, dlib=False)
+>>> spec.cache_spec()  # doctest: +NORMALIZE_WHITESPACE
+CacheSpec(frames=32, size=224, scale=1.3, detect_max_side=640, min_face_size=32, face_confidence=0.9,
+          dlib=False)
 """
 
 from __future__ import annotations
