@@ -147,3 +147,30 @@ class NotReady(DetectorError):
     status = 503
     title = "Not ready"
     slug = "not-ready"
+
+
+# --- evidence of a finished job (evidence/, api/routes/evidence.py) ---
+
+
+class EvidenceNotFound(DetectorError):
+    """The job has no such face or frame, or its video was not kept (submit with keep_upload=true)."""
+
+    status = 404
+    title = "Evidence not found"
+    slug = "evidence-not-found"
+
+
+class EvidenceConflict(DetectorError):
+    """The job cannot show evidence now: not finished, failed, or analysed by another model than this
+    server's."""
+
+    status = 409
+    title = "No evidence for this job"
+    slug = "evidence-conflict"
+
+
+class ExplainUnavailable(ModelError):
+    """The served model cannot be run with gradients (its weights are neither in memory nor on disk)."""
+
+    title = "Explanations unavailable"
+    slug = "explain-unavailable"

@@ -15,7 +15,7 @@ decodes once and converts only the kept frames to RGB.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
@@ -212,12 +212,26 @@ def sample_frames(
     path: str | os.PathLike, n_frames: int = 32, limits: MediaLimits | None = None
 ) -> SampledVideo:
     """Decode `path` once and return `n_frames` evenly spaced RGB frames (fewer if the video is shorter)."""
+    return read_frames(path, lambda count: evenly_spaced(count, n_frames), limits)
+
+
+def read_frames(
+    path: str | os.PathLike,
+    indices: Iterable[int] | Callable[[int], Iterable[int]],
+    limits: MediaLimits | None = None,
+) -> SampledVideo:
+    """Decode `path` once and return the frames at `indices` (positions in presentation order, as
+    `Frame.index` numbers them; a callable gets the frame count), in order. Indices past the end are
+    skipped. The evidence routes read back the frames an analysis used with this."""
     path = Path(path)
     budget = DecodeBudget(limits or NO_LIMITS)
     info, pts = _scan(path, budget)
     if not pts:
         raise CorruptMedia("the video stream holds no frames")
-    wanted = {pts[i]: i for i in evenly_spaced(len(pts), n_frames)}
+    chosen = indices(len(pts)) if callable(indices) else indices
+    wanted = {pts[i]: i for i in chosen if 0 <= i < len(pts)}
+    if not wanted:
+        raise CorruptMedia("none of the requested frames is in the video")
     last_wanted = max(wanted)
     frames: list[Frame] = []
     rotation = 0

@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..config import Settings, get_settings
+from ..evidence import EvidenceService
 from ..jobs import JobsRuntime
 from ..metrics import Metrics
 from ..pipeline import Detector
@@ -18,7 +19,7 @@ from .auth import AUTH_RESPONSES, RateLimiter, authenticate, check_upload_key
 from .errors import install_error_handlers
 from .metrics import RequestMetrics
 from .openapi import complete_openapi
-from .routes import health, info, jobs, ops, predict
+from .routes import evidence, health, info, jobs, ops, predict
 from .service import InferenceService
 from .uploads import BodySizeLimit
 
@@ -52,6 +53,7 @@ def create_app(
     app.state.service = service
     app.state.jobs = job_runtime
     app.state.metrics = metrics
+    app.state.evidence = EvidenceService()
     app.state.limiter = RateLimiter(settings.rate_limit_storage, settings.rate_limit)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     per_file = settings.max_upload_bytes
@@ -74,7 +76,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ops.probes)
-    for router in (predict.router, info.router, jobs.router, ops.metrics_router):
+    for router in (predict.router, info.router, jobs.router, evidence.router, ops.metrics_router):
         app.include_router(router, dependencies=[Depends(authenticate)], responses=AUTH_RESPONSES)
     complete_openapi(app, settings.max_batch_files)
     return app

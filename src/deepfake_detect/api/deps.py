@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ..config import Settings
+from ..evidence import EvidenceService
 from ..jobs import JobsRuntime
 from .auth import Caller, CallerDep
 from .service import InferenceService
@@ -24,8 +25,13 @@ def get_jobs(request: Request) -> JobsRuntime:
     return request.app.state.jobs
 
 
+def get_evidence(request: Request) -> EvidenceService:
+    return request.app.state.evidence
+
+
 ServiceDep = Annotated[InferenceService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 JobsDep = Annotated[JobsRuntime, Depends(get_jobs)]
+EvidenceDep = Annotated[EvidenceService, Depends(get_evidence)]
 
-__all__ = ["Caller", "CallerDep", "JobsDep", "ServiceDep", "SettingsDep"]
+__all__ = ["Caller", "CallerDep", "EvidenceDep", "JobsDep", "ServiceDep", "SettingsDep"]

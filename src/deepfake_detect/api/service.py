@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
 
@@ -26,6 +27,7 @@ from ..report import VideoReport
 from .admission import UploadSlots
 
 log = logging.getLogger("deepfake_detect.api")
+T = TypeVar("T")
 
 
 class InferenceService:
@@ -104,6 +106,14 @@ class InferenceService:
             yield
         finally:
             self._in_flight -= 1
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Other model work (explanations) on the inference workers, under the same admission (503 when
+        they are all busy and the queue is full)."""
+        detector = self.require_detector()
+        async with self.slot():
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, fn, detector, *args)
 
     async def analyze(self, path: Path, name: str) -> VideoReport:
         detector = self.require_detector()
