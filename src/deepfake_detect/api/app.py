@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from .. import __version__
+from .. import __version__, web
 from ..config import Settings, get_settings
 from ..evidence import EvidenceService
 from ..jobs import JobsRuntime
@@ -25,7 +25,10 @@ from .uploads import BodySizeLimit
 
 DESCRIPTION = """Deepfake video detection: every face in the video is found (MTCNN), tracked across
 sampled frames and scored by a CNN + BiLSTM; the answer carries the evidence per face and per frame.
-Errors are RFC 9457 problem+json."""
+Errors are RFC 9457 problem+json.
+
+**For people: the web page at [/ui](/ui)** — drop a video, watch it being analysed, see the verdict,
+the evidence per face (timeline, crops, where the model looked), the history and a printable report."""
 
 
 def create_app(
@@ -78,5 +81,6 @@ def create_app(
     app.include_router(ops.probes)
     for router in (predict.router, info.router, jobs.router, evidence.router, ops.metrics_router):
         app.include_router(router, dependencies=[Depends(authenticate)], responses=AUTH_RESPONSES)
+    web.mount(app)  # the page for people (/ui), on the routes above
     complete_openapi(app, settings.max_batch_files)
     return app

@@ -18,13 +18,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from ..errors import RateLimited, Unauthorized
 from ..jobs.keys import Key, KeyRing
 from .errors import documented_problem
 
+KEY_COOKIE = "deepfake_api_key"  # set by the web page's key form (/ui/key): HttpOnly, SameSite=Strict
 bearer = HTTPBearer(
     auto_error=False,
     description="An API key (`deepfake-detect keys create NAME`); needed only when keys are configured",
@@ -69,8 +70,10 @@ def key_of(keys: KeyRing | None, token: str | None) -> Key | None:
 def authenticate(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Caller:
-    """The caller behind a request; 401 without a valid key (when keys exist), 429 over its rate."""
-    key = key_of(request.app.state.jobs.keys, credentials.credentials if credentials else None)
+    """The caller behind a request; 401 without a valid key (when keys exist), 429 over its rate. The key
+    comes from `Authorization: Bearer`, or from the web page's cookie (so its images and video load)."""
+    token = credentials.credentials if credentials else request.cookies.get(KEY_COOKIE)
+    key = key_of(request.app.state.jobs.keys, token)
     if key is None:
         return Caller(owner="", key=None)
     request.app.state.limiter.hit(key)
@@ -81,9 +84,11 @@ async def check_upload_key(scope: Scope) -> None:
     """For UploadGuard: 401 before an upload takes a place or a byte of its body is read, so clients
     without a valid key cannot hold the places of those with one (the route checks again, and counts
     the request against the key's rate)."""
-    scheme, _, token = (Headers(scope=scope).get("authorization") or "").partition(" ")
+    connection = HTTPConnection(scope)
+    scheme, _, token = (connection.headers.get("authorization") or "").partition(" ")
+    bearer_token = token.strip() if scheme.lower() == "bearer" else None
     keys = scope["app"].state.jobs.keys
-    await run_in_threadpool(key_of, keys, token.strip() if scheme.lower() == "bearer" else None)
+    await run_in_threadpool(key_of, keys, bearer_token or connection.cookies.get(KEY_COOKIE))
 
 
 CallerDep = Annotated[Caller, Depends(authenticate)]
