@@ -81,8 +81,8 @@ def _qualified(name: str) -> str:
 
 class GradCam:
     """Grad-CAM for one `CnnLstm` (a private copy: hooks on a model other threads run would record their
-    tensors too). Calls are serialised; one explanation of 3 frames of a 32-frame track takes ~0.5 s for
-    the bundled ResNet18 at 160 px on this 2-core machine."""
+    tensors too). Calls are serialised; explaining 3 frames of a face track takes 0.6-1.4 s for the bundled
+    ResNet18 at 160 px (tracks of 11-32 frames, busy 2-core dev machine)."""
 
     def __init__(self, model: CnnLstm, config: ModelConfig):
         self.model = model.eval()

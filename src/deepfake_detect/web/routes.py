@@ -45,7 +45,8 @@ def caller_or_login(request: Request) -> Caller | RedirectResponse:
     try:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        bearer = HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if token else None
+        is_bearer = scheme.lower() == "bearer" and token
+        bearer = HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if is_bearer else None
         return authenticate(request, bearer)
     except Unauthorized:
         return RedirectResponse(f"{request.scope.get('root_path', '')}/ui/key?next={request.url.path}", 303)
