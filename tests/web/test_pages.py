@@ -92,7 +92,7 @@ def test_api_key_lives_in_a_cookie_for_the_page(web_client, tmp_path, video_shor
     client = web_client(api_keys_file=keys, job_workers=0)
     to_form = client.get("/ui/history", follow_redirects=False)
     assert to_form.status_code == 303 and to_form.headers["location"] == "/ui/key?next=/ui/history"
-    assert client.get("/ui").status_code == 200  # the upload page itself holds no data
+    assert client.get("/ui", follow_redirects=False).headers["location"] == "/ui/key?next=/ui"
     wrong = client.post("/ui/key", data={"key": "dfd_guess", "next": "/ui/history"})
     assert wrong.status_code == 401 and "not valid" in wrong.text
     offsite = client.post("/ui/key", data={"key": key, "next": "//evil.example/"}, follow_redirects=False)
@@ -102,5 +102,15 @@ def test_api_key_lives_in_a_cookie_for_the_page(web_client, tmp_path, video_shor
     assert client.get("/jobs").status_code == 200  # the cookie is a key for the API too
     job_id = submit(client, video_short)
     assert job_id in client.get("/ui/history").text
+    assert 'id="upload"' in client.get("/ui").text
     client.post("/ui/key/forget")
     assert client.get("/jobs").status_code == 401
+
+
+def test_no_face_is_a_verdict_not_an_error(web_client, video_no_face):
+    client = web_client()
+    job = finished(client, submit(client, video_no_face, keep_upload="true"))
+    assert job["result"]["prediction"] == "NO_FACE"
+    page = client.get(f"/ui/jobs/{job['id']}").text
+    assert "No face found" in page and "says nothing about whether it is genuine" in page
+    assert 'class="timeline' not in page and 'role="alert"' not in page

@@ -58,6 +58,9 @@ def not_found(request: Request, what: str) -> HTMLResponse:
 
 @router.get("", response_class=HTMLResponse)
 def upload(request: Request, service: ServiceDep) -> Response:
+    caller = caller_or_login(request)  # with API keys, ask for one before the first upload fails
+    if isinstance(caller, Response):
+        return caller
     settings = service.settings
     return page(
         request,

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from ..report import FaceObservation, FaceTrackReport, VideoReport
 
-# Okabe-Ito: told apart with the common colour-vision deficiencies; every face also has its number.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+# Okabe-Ito (its pale yellow swapped for a wine red that shows on white): told apart with the common
+# colour-vision deficiencies; every face also has its number.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255")
 
 
 def face_colour(track_id: int) -> str:
