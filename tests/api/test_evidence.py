@@ -150,3 +150,13 @@ def test_explanations_need_the_model_that_made_the_result(tmp_path, two_faces_jo
         r = second.get(f"/jobs/{job_id}/faces/0/explain")
         assert r.status_code == 409 and two_faces_job["result"]["model_id"] in r.json()["detail"]
         assert second.get(f"/jobs/{job_id}/report").json()["model"] is None
+
+
+def test_deleting_a_job_forgets_its_evidence(client, two_faces_job):
+    job_id = two_faces_job["id"]
+    assert client.get(f"/jobs/{job_id}/faces/0/explain", params={"top": 1}).status_code == 200
+    evidence = client.app.state.evidence
+    assert len(evidence.crops_cache) == 1 and len(evidence.explanations) == 1
+    assert client.delete(f"/jobs/{job_id}").status_code == 204
+    assert len(evidence.crops_cache) == 0 and len(evidence.explanations) == 0
+    assert client.get(f"/jobs/{job_id}/faces/0/crop").status_code == 404

@@ -209,6 +209,20 @@ def test_a_text_file_gets_an_error_in_words(tab, text_as_mp4):
     assert "Try an MP4" in alert.inner_text()
 
 
+def test_several_files_each_become_a_job_with_progress(tab, video_short, text_as_mp4):
+    page = tab.page
+    page.goto(f"{tab.base}/ui")
+    page.set_input_files("#files", [str(video_short), str(text_as_mp4)])
+    rows = page.locator("#queue li")
+    rows.first.wait_for()
+    assert rows.count() == 2 and page.url.endswith("/ui")  # several files: the page stays
+    done = page.locator("#queue li", has_text="short.mp4").locator("a", has_text="Done:")
+    done.wait_for()
+    page.locator("#queue li", has_text="text.mp4").locator("[role=alert]", has_text="not a video").wait_for()
+    done.click()
+    page.wait_for_selector(".verdict h2")
+
+
 def test_history_lists_the_job_and_reopens_it(tab, analysed):
     page = tab.page
     page.goto(f"{tab.base}/ui/history")

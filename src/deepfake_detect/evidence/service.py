@@ -60,6 +60,12 @@ class LruCache(Generic[V]):
                 self._computing.pop(key, None)
         return value
 
+    def drop(self, matches: Callable[[Hashable], bool]) -> None:
+        """Forget every entry whose key `matches`."""
+        with self._lock:
+            for key in [k for k in self._entries if matches(k)]:
+                del self._entries[key]
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -95,6 +101,15 @@ class EvidenceService:
         self.crops_cache: LruCache[dict[int, TrackCrops]] = LruCache(max_jobs)
         self.explanations: LruCache[Explanation] = LruCache(max_explanations)
         self._cams: LruCache[GradCam] = LruCache(1)  # the served model's
+
+    def forget(self, job_id: str) -> None:
+        """Drop a deleted job's crops and explanations (keys start with the job id)."""
+
+        def of_job(key: Hashable) -> bool:
+            return isinstance(key, tuple) and key[0] == job_id
+
+        self.crops_cache.drop(of_job)
+        self.explanations.drop(of_job)
 
     def crops(self, video: AnalysedVideo, detector: Detector) -> dict[int, TrackCrops]:
         """Every face track's crops of a job {track_id: TrackCrops}."""

@@ -19,7 +19,7 @@ from ...jobs.schema import ACTIVE
 from ...jobs.store import JobFilter, new_job_id
 from ...jobs.views import JobPage, JobState, JobView, summary, view
 from ...jobs.webhooks import check_callback_url
-from ..deps import CallerDep, JobsDep, ServiceDep, SettingsDep
+from ..deps import CallerDep, EvidenceDep, JobsDep, ServiceDep, SettingsDep
 from ..errors import documented_problem
 from ..uploads import display_name
 
@@ -157,7 +157,7 @@ def get_job(job_id: str, jobs: JobsDep, caller: CallerDep) -> JobView:
         **NOT_FOUND,
     },
 )
-def delete_job(job_id: str, jobs: JobsDep, caller: CallerDep) -> JobView | Response:
+def delete_job(job_id: str, jobs: JobsDep, caller: CallerDep, evidence: EvidenceDep) -> JobView | Response:
     """A queued or running job is cancelled (200, state `cancelled`) and its upload deleted; a running
     analysis stops at its next stage. A finished job is deleted with all its data (204)."""
     job = jobs.store.get(job_id, caller.owner)
@@ -168,6 +168,7 @@ def delete_job(job_id: str, jobs: JobsDep, caller: CallerDep) -> JobView | Respo
         return view(jobs.store.get(job_id) or job)
     jobs.store.delete(job_id, caller.owner)
     jobs.uploads.delete(job_id)
+    evidence.forget(job_id)  # its face crops and heatmaps leave memory with it
     return Response(status_code=204)
 
 
