@@ -10,6 +10,12 @@ MESSAGES: dict[str, str] = {
     "corrupt-media": "This looks like a video, but it could not be decoded: it may be damaged or cut "
     "short ({detail}).",
     "media-too-large": "This file is too large to analyse: {detail}.",
+    "invalid-media": "This file cannot be analysed: {detail}.",
+    "invalid-upload": "The upload was not accepted: {detail}.",
+    "upload-timeout": "The upload was too slow and the server stopped waiting ({detail}). Try again.",
+    "evidence-not-found": "This picture is not available: {detail}.",
+    "evidence-conflict": "This picture is not available: {detail}.",
+    "explain-unavailable": "The heatmaps cannot be computed on this server ({detail}).",
     "overloaded": "The server is busy right now. Try again in {retry} s.",
     "rate-limited": "Too many requests with this API key. Try again in {retry} s.",
     "not-ready": "The service cannot analyse videos right now ({detail}). Try again in a minute.",

@@ -28,15 +28,14 @@ from ...pipeline import Detector
 from ...report import VideoReport
 from ..auth import Caller
 from ..deps import CallerDep, EvidenceDep, JobsDep, ServiceDep
-from ..errors import PROBLEM_JSON
+from ..errors import documented_problem
 
 router = APIRouter(prefix="/jobs", tags=["evidence"])
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such job, face or frame, or the video was not kept", **_PROBLEM},
-    409: {"description": "The job has no result (not finished, failed) or another model made it", **_PROBLEM},
-    422: {"description": "A parameter is not valid, or the kept video can no longer be decoded", **_PROBLEM},
-    503: {"description": "No model loaded, or all workers busy (see Retry-After)", **_PROBLEM},
+    404: documented_problem("No such job, face or frame, or the video was not kept"),
+    409: documented_problem("The job has no result (not finished, failed) or another model made it"),
+    422: documented_problem("A parameter is not valid, or the kept video can no longer be decoded"),
+    503: documented_problem("No model loaded, or all workers busy (see Retry-After)", retry_after=True),
 }
 TrackId = Annotated[int, PathParam(ge=0, le=1_000_000, description="The face's track_id in the result")]
 FrameIndex = Annotated[
