@@ -13,11 +13,10 @@ import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
 from . import bench
 from .jobs import cli as jobs_cli
 from .media import VIDEO_SUFFIXES
+from .scanning import scan_row
 from .training import cli as training_cli
 
 
@@ -86,29 +85,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return 2
     rows = []
     for path in tqdm(files, desc="scanning", unit="video", disable=len(files) < 2, file=sys.stderr):
-        try:
-            report = detector.analyze(path)
-            row: dict[str, Any] = {
-                "path": str(path),
-                "prediction": report.prediction,
-                "fake_probability": report.fake_probability,
-                "confidence": report.confidence,
-                "faces": len(report.faces),
-                "frames": report.frames_analyzed,
-                "seconds": report.timings.total_s,
-                "reason": report.message,
-            }
-            if args.json and args.full:
-                row["report"] = report.model_dump(mode="json")
-            if args.plots:
-                from .timeline import plot_timeline
+        row, report = scan_row(detector, str(path), full=args.json and args.full)
+        if report is not None and args.plots:
+            from .timeline import plot_timeline
 
-                row["plot"] = str(plot_timeline(report, Path(args.plots) / f"{path.stem}.png"))
-        except DetectorError as e:
-            row = {"path": str(path), "prediction": None, "fake_probability": None, "reason": e.detail}
-        except OSError as e:  # gone, unreadable, a folder: say so and go on with the next file
-            reason = f"cannot read the file: {e.strerror or type(e).__name__}"
-            row = {"path": str(path), "prediction": None, "fake_probability": None, "reason": reason}
+            row["plot"] = str(plot_timeline(report, Path(args.plots) / f"{path.stem}.png"))
         rows.append(row)
         if args.json:
             print(json.dumps(row), flush=True)
