@@ -78,6 +78,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not files:
         print("error: no video files found", file=sys.stderr)
         return 2
+    if args.ray:
+        return _scan_on_ray(args, files)
     try:
         detector = Detector.from_settings(_settings(args))
     except DetectorError as e:
@@ -96,6 +98,38 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not args.json:
         _print_table(rows, detector.threshold, detector.model_id)
     return 0
+
+
+def _scan_on_ray(args: argparse.Namespace, files: list[Path]) -> int:
+    from .errors import DetectorError
+    from .scale.bulk import run_bulk_scan
+
+    if not args.out:
+        print("error: scan --ray writes its results to a file: give --out results.jsonl", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    try:
+        _check_model(settings)  # before any actor starts: a wrong path fails here, in a second
+        done = run_bulk_scan(
+            args.ray, files, Path(args.out), settings, actors=args.actors,
+            cpus_per_actor=args.cpus_per_actor, full=args.full, progress=not args.quiet,
+        )  # fmt: skip
+    except DetectorError as e:
+        print(f"error: {e.detail}", file=sys.stderr)
+        return 2
+    print(
+        f"{done.listed} videos: {done.skipped} already in {args.out}, {done.written} written "
+        f"({done.errors} errors) by {done.actors} actor(s) in {done.seconds:.1f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _check_model(settings) -> None:
+    from .models.checkpoint import load_checkpoint
+
+    if settings.model_path is not None:
+        load_checkpoint(settings.model_path)
 
 
 def _print_table(rows: list[dict], threshold: float, model_id: str) -> None:
@@ -147,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
     scan.add_argument("--full", action="store_true", help="with --json: include the full report")
     scan.add_argument("--plots", metavar="DIR", help="write a P(fake)-over-time PNG per video into DIR")
+    ray = scan.add_argument_group("on a Ray cluster (docs/scale-out.md)")
+    ray.add_argument("--ray", metavar="ADDRESS", help="scan on this cluster (auto: the one `ray start` joined)")
+    ray.add_argument("--out", metavar="FILE", help="with --ray: JSON lines as --json, appended; a rerun resumes")
+    ray.add_argument("--actors", type=int, help="with --ray: detector actors (default: the cluster's CPUs)")
+    ray.add_argument("--cpus-per-actor", type=float, default=1.0, help="with --ray: CPUs (torch threads) each")
+    ray.add_argument("--quiet", action="store_true", help="with --ray: no progress bar")
     scan.set_defaults(func=cmd_scan)
 
     training_cli.register(sub)  # prepare, train, evaluate
