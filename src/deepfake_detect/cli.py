@@ -3,6 +3,8 @@
 deepfake-detect serve                      # API on $HOST:$PORT, model from $MODEL_PATH or bundled
 deepfake-detect scan clip.mp4 folder/      # readable table
 deepfake-detect scan --json clips/ > out.jsonl
+deepfake-detect serve --ray --replicas 2          # on a Ray cluster (docs/scale-out.md)
+deepfake-detect scan --ray auto clips/ --out results.jsonl
 """
 
 from __future__ import annotations
@@ -64,6 +66,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except DetectorError as e:
             print(f"error: MODEL_PATH={settings.model_path}: {e.detail}", file=sys.stderr)
             return 2
+    if args.ray:
+        from .scale.serving import Scale, run
+
+        scale = Scale(args.replicas, args.min_replicas, args.max_replicas, args.replica_cpus)
+        return run(args.ray, settings, scale)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
     return 0
 
@@ -164,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--model", help="checkpoint (default: $MODEL_PATH, else the bundled model)")
+    ray = serve.add_argument_group("under Ray Serve (docs/scale-out.md)")
+    ray.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS", help="on this cluster (default: auto)")
+    ray.add_argument("--replicas", type=int, default=1, help="with --ray: detector replicas")
+    ray.add_argument("--min-replicas", type=int, help="with --ray and --max-replicas: autoscale")
+    ray.add_argument("--max-replicas", type=int)
+    ray.add_argument("--replica-cpus", type=float, default=1.0, help="with --ray: CPUs per replica")
     serve.set_defaults(func=cmd_serve)
 
     scan = sub.add_parser(

@@ -93,6 +93,10 @@ class LocalCluster:
     def descendants(self) -> set[int]:
         """Every process below the nodes; Ray's own actors (Ray Data's stats actor, ...) leave the
         nodes' process groups, not their parentage."""
+        return LocalCluster.descendants_of({node.pid for node in self.nodes})
+
+    @staticmethod
+    def descendants_of(roots: set[int]) -> set[int]:
         parent: dict[int, int] = {}
         for entry in os.listdir("/proc"):
             try:
@@ -100,11 +104,26 @@ class LocalCluster:
                 parent[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
             except (ValueError, OSError):
                 continue
-        found, frontier = set(), {node.pid for node in self.nodes}
+        found: set[int] = set()
+        frontier = roots
         while frontier:
             frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
             found |= frontier
         return found
+
+    def find(self, text: str, node: int | None = None) -> list[int]:
+        """Processes below the nodes (or below node `node`: 0 the head, 1.. the workers) whose command
+        line contains `text`; e.g. the actor processes of a scan, "MapWorker"."""
+        roots = self.nodes if node is None else [self.nodes[node]]
+        pids = LocalCluster.descendants_of({n.pid for n in roots})
+        out = []
+        for pid in sorted(pids):
+            try:
+                if text in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                    out.append(pid)
+            except OSError:
+                continue
+        return out
 
     def stop(self, timeout_s: float = 30) -> None:
         below = self.descendants()
