@@ -50,3 +50,15 @@ def test_serving_does_not_need_test_media() -> None:
 def test_no_module_is_over_300_lines() -> None:
     sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
     assert {p: n for p, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_ray_stays_optional() -> None:
+    """Only scale/ imports Ray, and only the CLI imports scale/ (inside the `--ray` commands): the
+    server, `scan` and training run where Ray is not installed (tests/scale/test_optional.py)."""
+    for path in PACKAGE.rglob("*.py"):
+        if "scale" in path.relative_to(PACKAGE).parts:
+            continue
+        names = _imports(path)
+        assert not any(n == "ray" or n.startswith("ray.") for n in names), path
+        if path.name != "cli.py":
+            assert not any(n.startswith("deepfake_detect.scale") for n in names), path

@@ -15,6 +15,7 @@ import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+
 from . import bench
 from .jobs import cli as jobs_cli
 from .media import VIDEO_SUFFIXES
@@ -67,8 +68,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"error: MODEL_PATH={settings.model_path}: {e.detail}", file=sys.stderr)
             return 2
     if args.ray:
-        from .scale.serving import Scale, run
-
+        try:
+            from .scale.serving import Scale, run
+        except ImportError as e:
+            print(f"error: serve --ray needs Ray: pip install 'ray[serve,data]' ({e})", file=sys.stderr)
+            return 2
         scale = Scale(args.replicas, args.min_replicas, args.max_replicas, args.replica_cpus)
         return run(args.ray, settings, scale)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
@@ -172,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--model", help="checkpoint (default: $MODEL_PATH, else the bundled model)")
     ray = serve.add_argument_group("under Ray Serve (docs/scale-out.md)")
-    ray.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS", help="on this cluster (default: auto)")
+    ray.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS", help="on this cluster (auto)")
     ray.add_argument("--replicas", type=int, default=1, help="with --ray: detector replicas")
     ray.add_argument("--min-replicas", type=int, help="with --ray and --max-replicas: autoscale")
     ray.add_argument("--max-replicas", type=int)
@@ -195,10 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--full", action="store_true", help="with --json: include the full report")
     scan.add_argument("--plots", metavar="DIR", help="write a P(fake)-over-time PNG per video into DIR")
     ray = scan.add_argument_group("on a Ray cluster (docs/scale-out.md)")
-    ray.add_argument("--ray", metavar="ADDRESS", help="scan on this cluster (auto: the one `ray start` joined)")
-    ray.add_argument("--out", metavar="FILE", help="with --ray: JSON lines as --json, appended; a rerun resumes")
+    ray.add_argument("--ray", metavar="ADDRESS", help="on this cluster (auto: the one `ray start` made)")
+    ray.add_argument("--out", metavar="FILE", help="with --ray: rows as --json, appended; reruns resume")
     ray.add_argument("--actors", type=int, help="with --ray: detector actors (default: the cluster's CPUs)")
-    ray.add_argument("--cpus-per-actor", type=float, default=1.0, help="with --ray: CPUs (torch threads) each")
+    ray.add_argument("--cpus-per-actor", type=float, default=1.0, help="with --ray: CPUs (threads) each")
     ray.add_argument("--quiet", action="store_true", help="with --ray: no progress bar")
     scan.set_defaults(func=cmd_scan)
 

@@ -12,11 +12,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from ray_helpers import package_env
 
 from deepfake_detect import synthetic
 from deepfake_detect.scale.results import ResultsFile
-
-from ray_helpers import package_env
 
 pytestmark = pytest.mark.slow
 N_VIDEOS = 16
@@ -41,7 +40,9 @@ def rows(out: Path) -> list[dict]:
     return [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
 
 
-def test_a_worker_killed_mid_scan_still_gives_one_row_per_video(ray_cluster, clips, tiny_checkpoint, tmp_path):
+def test_a_worker_killed_mid_scan_still_gives_one_row_per_video(
+    ray_cluster, clips, tiny_checkpoint, tmp_path
+):
     out = tmp_path / "results.jsonl"
     proc = scan(ray_cluster, out, clips, model=tiny_checkpoint)
     deadline = time.monotonic() + 180
@@ -68,12 +69,15 @@ def test_a_worker_killed_mid_scan_still_gives_one_row_per_video(ray_cluster, cli
     assert broken["prediction"] is None and "not a video" in broken["reason"]
     local = subprocess.run(
         [sys.executable, "-m", "deepfake_detect.cli", "scan", "--json", "--frames", "8", "--model",
-         str(tiny_checkpoint), str(clips / "clip00.mp4")], capture_output=True, text=True, env={**os.environ, **package_env()},
+         str(tiny_checkpoint), str(clips / "clip00.mp4")],
+        capture_output=True, text=True, env={**os.environ, **package_env()},
     )  # fmt: skip
     mine = json.loads(local.stdout)
     theirs = by_path[mine["path"]]
     assert theirs.keys() == mine.keys()
-    assert {k: v for k, v in theirs.items() if k != "seconds"} == {k: v for k, v in mine.items() if k != "seconds"}
+    assert {k: v for k, v in theirs.items() if k != "seconds"} == {
+        k: v for k, v in mine.items() if k != "seconds"
+    }
 
     # a rerun does no work (it does not even connect) and adds nothing
     again = scan(ray_cluster, out, clips, model=tiny_checkpoint)

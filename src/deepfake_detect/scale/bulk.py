@@ -95,7 +95,9 @@ def run_bulk_scan(
         ray = connect(address)
         n_actors = min(pool_size(actors, cpus_per_actor), len(todo))
         ds = _dataset(ray, todo, settings, n_actors, cpus_per_actor, full)
-        with tqdm(total=len(files), initial=skipped, desc="scanning", unit="video", disable=not progress) as bar:
+        with tqdm(
+            total=len(files), initial=skipped, desc="scanning", unit="video", disable=not progress
+        ) as bar:
             for record in ds.iter_rows():
                 if results.add(json.loads(record["row"])):
                     bar.update(1)

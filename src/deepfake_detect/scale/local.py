@@ -40,10 +40,13 @@ class LocalCluster:
 
     def _node(self, *args: str) -> subprocess.Popen:
         ray = str(Path(sys.executable).with_name("ray"))
+        store = str(self.object_store_mb * 2**20)
         cmd = [ray, "start", "--block", "--num-cpus", str(self.cpus), "--node-ip-address", "127.0.0.1",
-               "--object-store-memory", str(self.object_store_mb * 2**20), "--disable-usage-stats", *args]  # fmt: skip
+               "--object-store-memory", store, "--disable-usage-stats", *args]  # fmt: skip
         log = open(Path(self.temp_dir) / f"node{len(self.nodes)}.log", "w")  # noqa: SIM115 - the node's lifetime
-        node = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        node = subprocess.Popen(
+            cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.nodes.append(node)
         return node
 

@@ -21,10 +21,10 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import DetectorError, Overloaded
-from ..pipeline import Progress, ProgressCallback
+from ..pipeline import Progress, ProgressCallback, Stage
 from ..report import ModelInfo, VideoReport
 
-STAGES = ("decode", "detect", "crop", "classify")
+STAGES: tuple[Stage, ...] = ("decode", "detect", "crop", "classify")
 
 
 class RemoteDetector:
@@ -49,16 +49,20 @@ class RemoteDetector:
     def warmup(self) -> None:
         """The replicas warm themselves up when they start."""
 
-    def analyze(self, path: Any, name: str | None = None, progress: ProgressCallback | None = None) -> VideoReport:
+    def analyze(
+        self, path: Any, name: str | None = None, progress: ProgressCallback | None = None
+    ) -> VideoReport:
         frames = self._settings.frames_per_video
         if progress is not None:  # the jobs worker: a cancelled job stops here
             progress(Progress("decode", 0, frames))
-        report: VideoReport = self._call("analyze", Path(path).read_bytes(), Path(path).name if name is None else name)
+        report: VideoReport = self._call(
+            "analyze", Path(path).read_bytes(), Path(path).name if name is None else name
+        )
         if progress is not None:  # the replica's stages ran in one call: report them done, in order
             sizes = {"decode": report.frames_analyzed, "detect": report.frames_analyzed}
             for stage in STAGES:
                 n = sizes.get(stage, len(report.faces))
-                progress(Progress(stage, n, n))  # type: ignore[arg-type]
+                progress(Progress(stage, n, n))
         return report
 
     def _call(self, method: str, *args: Any) -> Any:
@@ -78,7 +82,9 @@ class RemoteDetector:
         try:
             return getattr(self._handle, method).remote(*args).result()
         except BackPressureError as e:
-            raise Overloaded(f"every detector replica is busy and its queue is full; retry shortly ({e})") from e
+            raise Overloaded(
+                f"every detector replica is busy and its queue is full; retry shortly ({e})"
+            ) from e
         except RayTaskError as e:
             if isinstance(e.cause, DetectorError):
                 raise e.cause from None  # UnsupportedMedia, NoModel, ...: mapped as the local ones are

@@ -70,10 +70,14 @@ class Ingress:
 
 def build(settings: Settings, scale: Scale) -> Any:
     """The Serve application: ingress (no CPU of its own: it waits on replicas) -> detector replicas."""
-    ingress_settings = settings.model_copy(update={"inference_workers": settings.inference_workers * scale.most})
+    ingress_settings = settings.model_copy(
+        update={"inference_workers": settings.inference_workers * scale.most}
+    )
+    threads = settings.torch_threads or max(1, int(scale.replica_cpus))  # a replica's CPUs are its threads
+    replica_settings = settings.model_copy(update={"torch_threads": threads})
     detector = serve.deployment(DetectorReplica, name="Detector").options(**scale.options(settings))
     ingress = serve.deployment(Ingress, name="Ingress", ray_actor_options={"num_cpus": 0})
-    return ingress.bind(detector.bind(settings), ingress_settings)
+    return ingress.bind(detector.bind(replica_settings), ingress_settings)
 
 
 def app(args: dict[str, Any]) -> Any:
@@ -87,6 +91,7 @@ def run(address: str, settings: Settings, scale: Scale) -> int:
     from .cluster import connect
 
     connect(address)
+    # HOST/PORT take effect only where Serve is not running yet: its proxies keep the port they have
     serve.start(http_options={"host": settings.host, "port": settings.port}, proxy_location="HeadOnly")
     serve.run(build(settings, scale), name=APP_NAME, route_prefix="/")
     log.info("serving on http://%s:%s (Ray Serve, %s)", settings.host, settings.port, scale)
@@ -97,4 +102,6 @@ def run(address: str, settings: Settings, scale: Scale) -> int:
         pass
     finally:
         serve.delete(APP_NAME)
+        if not serve.status().applications:  # nothing else served: controller and proxies go too
+            serve.shutdown()
     return 0
