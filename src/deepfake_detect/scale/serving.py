@@ -15,13 +15,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ray import serve
 
 from ..config import Settings
 from .remote import RemoteDetector
 from .replica import DetectorReplica
+
+if TYPE_CHECKING:
+    from ..pipeline import Detector
 
 log = logging.getLogger("deepfake_detect.scale")
 APP_NAME = "deepfake-detect"
@@ -65,7 +68,9 @@ class Ingress:
     def __serve_build_asgi_app__(self) -> Any:
         from ..api.app import create_app
 
-        return create_app(self._settings, lambda s: RemoteDetector(self._detector, s))
+        # RemoteDetector has the part of Detector's surface the app uses (analyze, describe, model_id,
+        # threshold) and lends the rest from a local Detector (remote.py): the app cannot tell
+        return create_app(self._settings, lambda s: cast("Detector", RemoteDetector(self._detector, s)))
 
 
 def build(settings: Settings, scale: Scale) -> Any:
@@ -75,14 +80,22 @@ def build(settings: Settings, scale: Scale) -> Any:
     )
     threads = settings.torch_threads or max(1, int(scale.replica_cpus))  # a replica's CPUs are its threads
     replica_settings = settings.model_copy(update={"torch_threads": threads})
-    detector = serve.deployment(DetectorReplica, name="Detector").options(**scale.options(settings))
-    ingress = serve.deployment(Ingress, name="Ingress", ray_actor_options={"num_cpus": 0})
+    detector = serve.deployment(name="Detector", **scale.options(settings))(DetectorReplica)
+    ingress = serve.deployment(name="Ingress", ray_actor_options={"num_cpus": 0})(Ingress)
     return ingress.bind(detector.bind(replica_settings), ingress_settings)
 
 
 def app(args: dict[str, Any]) -> Any:
     """Application builder for `serve run` / a RayService: `deepfake_detect.scale.serving:app`."""
-    scale = Scale(**{k: (float if k == "replica_cpus" else int)(v) for k, v in args.items()})
+    def count(key: str) -> int | None:
+        return None if args.get(key) is None else int(args[key])
+
+    scale = Scale(
+        replicas=count("replicas") or 1,
+        min_replicas=count("min_replicas"),
+        max_replicas=count("max_replicas"),
+        replica_cpus=float(args.get("replica_cpus", 1.0)),
+    )
     return build(Settings(), scale)
 
 
