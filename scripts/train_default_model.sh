@@ -35,6 +35,6 @@ $BIN/deepfake-detect evaluate "$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_
 $BIN/deepfake-detect evaluate "$DATA/dev/frames" "$DATA/dev/talking_heads" \
     --model "$OUT/best.safetensors" --out "$OUT/eval_dev" --methods "$DATA/sources_round2.csv"
 if [ "$INSTALL" = 1 ]; then
-    $BIN/python -m deepfake_detect.models.bundled "$OUT/best.safetensors" \
+    $BIN/python -m deepfake_detect.inference.bundled "$OUT/best.safetensors" \
         "EfficientNet-Lite0+BiLSTM (224 px), ImageNet-initialised, trained on ../shared/data: SBI from all real faces + DFDC/DeepfakeTIMIT fakes; person-disjoint val"
 fi
