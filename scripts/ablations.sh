@@ -13,8 +13,8 @@ BIN=.venv/bin
 common=(
     "$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_heads" "$DATA/faces" "$DATA/timit"
     --report "$DATA/dev/frames" --report "$DATA/dev/talking_heads"
-    --cache "$CACHE" --cache-scale 1.8 --cache-size 352 --dlib
-    --arch efficientnet_lite0_lstm --epochs 1 --batch-size 16 --frames 4 --lr 5e-4
+    --cache "$CACHE" --cache-frames 8 --cache-scale 1.8 --cache-size 352 --dlib
+    --arch efficientnet_lite0_lstm --epochs 1 --batch-size 32 --frames 2 --lr 5e-4
     --p-sbi 0.3 --jitter 0.8 1.6
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5
     --val-fraction 0.12 --patience 0 --loader-workers 1 --seed 0

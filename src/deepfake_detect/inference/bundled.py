@@ -31,10 +31,11 @@ def resolve_model(settings: Settings) -> LoadedModel:
     return load_checkpoint(bundled)
 
 
-def bundle(source: Path, summary: str, target: Path | None = None) -> Path:
+def bundle(source: Path, summary: str, target: Path | None = None, calibration: str | None = None) -> Path:
     """Copy a trained checkpoint into the package as the default model, stored in fp16 (half the size).
 
-    `summary` is the one-line card summary `/health` and `/info` show.
+    `summary` is the one-line card summary `/health` and `/info` show; `calibration`, when given, says in
+    `/info` how far the fitted probabilities can be trusted off the validation data's domain.
     """
     import dataclasses
 
@@ -42,6 +43,8 @@ def bundle(source: Path, summary: str, target: Path | None = None) -> Path:
 
     loaded = load_checkpoint(source)
     extra = dict(loaded.config.extra, summary=summary, source_checkpoint=source.name)
+    if calibration:
+        extra["calibration"] = calibration
     config = dataclasses.replace(loaded.config, extra=extra)
     target = target or Path(str(resources.files("deepfake_detect") / "weights" / BUNDLED_NAME))
     return save_checkpoint(loaded.model, config, target, half=True)
@@ -50,6 +53,6 @@ def bundle(source: Path, summary: str, target: Path | None = None) -> Path:
 if __name__ == "__main__":
     import sys
 
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m deepfake_detect.inference.bundled CHECKPOINT 'one-line summary'")
-    print(bundle(Path(sys.argv[1]), sys.argv[2]))
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: python -m deepfake_detect.inference.bundled CHECKPOINT SUMMARY [CALIBRATION_NOTE]")
+    print(bundle(Path(sys.argv[1]), sys.argv[2], calibration=sys.argv[3] if len(sys.argv) == 4 else None))
