@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from deepfake_detect import Detector, Settings, load_checkpoint
 from deepfake_detect.cli import main
@@ -123,6 +124,18 @@ def test_resume_continues_the_run(run_dir: Path, tmp_path: Path) -> None:
     rows = [json.loads(line) for line in (copy / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2] and (copy / "epoch_2.safetensors").is_file()
     assert json.loads((copy / "summary.json").read_text())["epochs_run"] == 2
+
+
+def test_init_starts_from_a_checkpoints_weights(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:
+    common = dict(data=[str(dfdc_dir)], out=str(tmp_path), cache=str(run_dir / "cache"), progress=False)
+    common |= dict(arch="mobilenetv3_lstm", input_size=64, val_fraction=0.34, prepare_workers=1)
+    best = run_dir / "best.safetensors"
+    run = setup_run(TrainConfig(**common, init=str(best)))
+    trained = load_checkpoint(best).model.state_dict()
+    assert all(torch.equal(v, trained[k]) for k, v in run.model.state_dict().items())
+    assert run.recipe["init"] == str(best) and run.state["epoch"] == 0  # a new run, not a resume
+    with pytest.raises(ValueError, match="is a mobilenetv3_lstm"):
+        setup_run(TrainConfig(**(common | {"arch": "resnet18_lstm"}), init=str(best)))
 
 
 def test_sbi_only_and_imbalance_options(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:

@@ -213,6 +213,9 @@ def register(subparsers) -> None:
     t.add_argument("--bf16", choices=("auto", "on", "off"), help="bf16 autocast (auto: when measured faster)")
     t.add_argument("--device", help="auto | cpu | cuda (default auto)")
     t.add_argument("--resume", help="a run folder or its last.pt")
+    t.add_argument(
+        "--init", help="start from this checkpoint's weights (same --arch), new optimiser and schedule"
+    )
     t.set_defaults(func=cmd_train, sbi=None)
 
     e = subparsers.add_parser("evaluate", help="metrics and plots of a checkpoint on labelled data")

@@ -17,6 +17,7 @@ import torch
 
 from ..config import Settings
 from ..faces import FaceSpec
+from ..models.checkpoint import load_checkpoint
 from ..models.registry import ModelConfig, create_model, default_config, has_pretrained
 from .augment import RobustAugment
 from .cache import prepare
@@ -60,6 +61,7 @@ class TrainConfig:
     sbi_only: bool = False  # ignore real fakes in training: real vs SBI (val keeps real fakes)
     p_sbi: float = 0.5  # share of real tracks turned into SBI pseudo-fakes when SBI is on (sampling.py)
     pretrained: bool = True  # start from the backbone's ImageNet weights when the architecture has them
+    init: str | None = None  # start from this checkpoint's weights (same arch); fresh optimiser and schedule
     sbi_landmarks: int = 68  # SBI masks from dlib's 68 points (when cached) or MTCNN's 5
     jitter: tuple[float, float] | None = None  # training crop scale range, e.g. (0.8, 1.6); None: serving's
     family_weights: dict[str, float] | None = None  # relative draw rate per data family (sampling.py)
@@ -90,6 +92,15 @@ def _resume_point(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     keep = {k: getattr(cfg, k) for k in ("epochs", "max_minutes", "progress", "threads", "loader_workers")}
     stored = saved["train_config"] | keep | {"resume": str(path), "out": str(path.parent)}
     return TrainConfig(**stored), saved
+
+
+def _init_from(model: torch.nn.Module, cfg: TrainConfig) -> None:
+    """Fine-tune a finished model (e.g. the bundled one) on a new recipe: weights only, fp16 widened."""
+    init = load_checkpoint(cfg.init)
+    if init.config.arch != cfg.arch:
+        raise ValueError(f"--init {cfg.init} is a {init.config.arch}, not a {cfg.arch}")
+    model.load_state_dict(init.model.state_dict())
+    log.info("initialised from %s (%s)", cfg.init, init.model_id)
 
 
 def _device(cfg: TrainConfig) -> str:
@@ -239,8 +250,10 @@ def setup_run(cfg: TrainConfig) -> Run:
     face = _face_spec(cfg, config)
     data = _training_data(cfg, face, cache_dir)
 
-    pretrained = cfg.pretrained and has_pretrained(cfg.arch) and not saved  # resuming loads its own
-    model, config = create_model(cfg.arch, config=config, pretrained=pretrained)
+    pretrained = cfg.pretrained and has_pretrained(cfg.arch) and not saved and not cfg.init
+    model, config = create_model(cfg.arch, config=config, pretrained=pretrained)  # resume/init load their own
+    if cfg.init and not saved:
+        _init_from(model, cfg)
     model.to(device).to(memory_format=torch.channels_last)  # oneDNN's fast layout for the CNN
     augment = RobustAugment() if cfg.augment else None
     dataset = TrackDataset(
