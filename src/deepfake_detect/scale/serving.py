@@ -87,6 +87,7 @@ def build(settings: Settings, scale: Scale) -> Any:
 
 def app(args: dict[str, Any]) -> Any:
     """Application builder for `serve run` / a RayService: `deepfake_detect.scale.serving:app`."""
+
     def count(key: str) -> int | None:
         return None if args.get(key) is None else int(args[key])
 
