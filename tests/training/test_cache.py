@@ -65,6 +65,8 @@ def test_prepare_resumes_without_redoing_work(prepared, mixed_dir, photo_dir, mo
     again = prepare(discover_all([mixed_dir, photo_dir]), cache_dir, CacheSpec(frames=8), 1, False)
     assert calls == ["broken.mp4"]  # only the failed source is retried
     assert again.keys() == records.keys()
+    # a fresh run's records are what a rerun reads back (splits and SBI masks depend on them)
+    assert all(again[k] == records[k] for k in records) and again != {}
     assert len((cache_dir / "index.jsonl").read_text().splitlines()) == len(lines) + 1
 
 

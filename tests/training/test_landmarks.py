@@ -47,6 +47,26 @@ def test_descriptors_group_one_person_and_split_two(astronaut_face) -> None:
     assert groups["a"] == groups["b"] == "a" and groups["c"] == "c"
 
 
+@needs_dlib
+def test_a_fresh_cache_gives_the_records_a_rerun_reads(astronaut_face, tmp_path) -> None:
+    """Person clusters (hence the split) are computed from these descriptors: the run that fills the cache
+    and every later run must see the same numbers (the index stores them rounded)."""
+    import cv2
+
+    from deepfake_detect.training.cache import CacheSpec, prepare, read_index
+    from deepfake_detect.training.datasets import discover
+
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "astronaut.png"), astronaut_face[0][..., ::-1])
+    spec = CacheSpec(frames=1, dlib=True)
+    fresh = prepare(discover(tmp_path / "photos"), tmp_path / "cache", spec, workers=1, progress=False)
+    (key,) = fresh
+    again = read_index(tmp_path / "cache")[key].tracks[0]
+    assert fresh[key].tracks[0].descriptor is not None
+    np.testing.assert_array_equal(fresh[key].tracks[0].descriptor, again.descriptor)
+    np.testing.assert_array_equal(fresh[key].tracks[0].landmarks68, again.landmarks68)
+
+
 def _mirror(det, width: int):
     from deepfake_detect.types import Detection
 

@@ -223,9 +223,12 @@ def prepare(
         with open(cache_dir / INDEX, "a") as index:
 
             def keep(rec: CacheRecord) -> None:
-                index.write(json.dumps(rec.to_json()) + "\n")
+                row = rec.to_json()
+                index.write(json.dumps(row) + "\n")
                 index.flush()  # an interrupted run keeps every finished source
-                done[rec.key] = rec
+                # What a later run will read back (rounded descriptors, landmarks), not the fresh floats:
+                # otherwise the first run's person clusters, hence its split, differ from every rerun's.
+                done[rec.key] = CacheRecord.from_json(row)
                 if rec.status == "error":
                     log.warning("prepare: %s: %s", rec.source.path, rec.error)
                 bar.update()
