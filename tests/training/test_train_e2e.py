@@ -109,6 +109,18 @@ def test_evaluate_scores_videos_as_the_server_does(tmp_path: Path, dfdc_dir: Pat
     assert np.abs(ours - server).max() < 1e-3
 
 
+def test_evaluate_split_val_is_the_runs_validation_set(run_dir: Path, dfdc_dir: Path, tmp_path) -> None:
+    val = json.loads((run_dir / "summary.json").read_text())["data"]["val_set"]["sources"]
+    for name in ("epoch_1", "best"):  # every epoch's checkpoint records the split it was trained with
+        kw = dict(split="val", workers=1, progress=False)
+        metrics = evaluate([str(dfdc_dir)], run_dir / f"{name}.safetensors", tmp_path / name, **kw)
+        assert metrics["n_videos"] == val == 2
+    model, config = create_model("resnet18_lstm", input_size=64, frames=6)
+    untrained = save_checkpoint(model, config, tmp_path / "m.safetensors")
+    with pytest.raises(ValueError, match="does not record how it was trained"):
+        evaluate([str(dfdc_dir)], untrained, tmp_path / "u", split="val", workers=1, progress=False)
+
+
 def test_evaluate_counts_faceless_videos_as_half(tmp_path: Path, mixed_dir: Path, run_dir: Path) -> None:
     metrics = evaluate([str(mixed_dir)], run_dir / "best.safetensors", tmp_path, workers=1, progress=False)
     assert metrics["n_videos"] == 4 and metrics["n_no_verdict"] == 2

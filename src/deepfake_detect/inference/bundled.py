@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def bundle(source: Path, summary: str, target: Path | None = None, calibration: 
 
     loaded = load_checkpoint(source)
     extra = dict(loaded.config.extra, summary=summary, source_checkpoint=source.name)
+    run_summary = source.parent / "summary.json"  # an epoch checkpoint of an older run lacks its recipe
+    if "training" not in extra and run_summary.is_file():
+        extra["training"] = json.loads(run_summary.read_text())
     if calibration:
         extra["calibration"] = calibration
     config = dataclasses.replace(loaded.config, extra=extra)

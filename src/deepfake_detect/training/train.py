@@ -179,7 +179,8 @@ def train(cfg: TrainConfig) -> dict:
         auc, loss = row.get("val_auc"), row.get("val_loss")
         crit = [-1.0 if auc is None else round(auc, 6), -(loss or 0.0)]
         improved = state["best"] is None or crit > state["best"] or not run.val_sources  # no val: last
-        config = dataclasses.replace(config, extra=config.extra | {"epoch": epoch})
+        trained = {"data": run.data_summary, "recipe": run.recipe}  # so `evaluate --split` works on any epoch
+        config = dataclasses.replace(config, extra=config.extra | {"epoch": epoch, "training": trained})
         with logit_bias(model, bias):  # each epoch's checkpoint is calibrated, servable as it is
             path = save_checkpoint(model, config, out / f"epoch_{epoch}.safetensors")
         if improved:
