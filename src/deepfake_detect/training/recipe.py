@@ -94,13 +94,13 @@ def _resume_point(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     return TrainConfig(**stored), saved
 
 
-def _init_from(model: torch.nn.Module, cfg: TrainConfig) -> None:
+def _init_from(model: torch.nn.Module, path: str, arch: str) -> None:
     """Fine-tune a finished model (e.g. the bundled one) on a new recipe: weights only, fp16 widened."""
-    init = load_checkpoint(cfg.init)
-    if init.config.arch != cfg.arch:
-        raise ValueError(f"--init {cfg.init} is a {init.config.arch}, not a {cfg.arch}")
+    init = load_checkpoint(path)
+    if init.config.arch != arch:
+        raise ValueError(f"--init {path} is a {init.config.arch}, not a {arch}")
     model.load_state_dict(init.model.state_dict())
-    log.info("initialised from %s (%s)", cfg.init, init.model_id)
+    log.info("initialised from %s (%s)", path, init.model_id)
 
 
 def _device(cfg: TrainConfig) -> str:
@@ -253,7 +253,7 @@ def setup_run(cfg: TrainConfig) -> Run:
     pretrained = cfg.pretrained and has_pretrained(cfg.arch) and not saved and not cfg.init
     model, config = create_model(cfg.arch, config=config, pretrained=pretrained)  # resume/init load their own
     if cfg.init and not saved:
-        _init_from(model, cfg)
+        _init_from(model, cfg.init, cfg.arch)
     model.to(device).to(memory_format=torch.channels_last)  # oneDNN's fast layout for the CNN
     augment = RobustAugment() if cfg.augment else None
     dataset = TrackDataset(

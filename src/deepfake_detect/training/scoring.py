@@ -108,8 +108,8 @@ def recipe_split(
     recipe = config.extra.get("training", {}).get("recipe")
     if recipe is None:  # guessing would score the model on data it trained on
         raise ValueError(
-            f"--split {split}: this checkpoint does not record how it was trained (no training recipe in it); "
-            "evaluate held-out data folders instead"
+            f"--split {split}: this checkpoint does not record how it was trained "
+            "(no training recipe in it); evaluate held-out data folders instead"
         )
     frac = recipe.get("val_fraction", 0.2) if val_fraction is None else val_fraction
     seed = recipe.get("seed", 0) if seed is None else seed
