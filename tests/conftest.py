@@ -169,6 +169,18 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def app_settings_factory():
+    """`make(data_dir, **overrides)`: the Settings every test app starts from: no warm-up, fast job
+    polling, the jobs database (SQLite unless `database_url=`) and uploads under `data_dir`."""
+    from deepfake_detect import Settings
+
+    def make(data_dir: Path, **overrides) -> Settings:
+        return Settings(**({"warmup": False, "job_poll_s": 0.05, "data_dir": data_dir} | overrides))
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def tiny_detector(tiny_checkpoint: Path):
     from deepfake_detect import Detector, Settings, load_checkpoint
 

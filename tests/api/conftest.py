@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from deepfake_detect import Settings
 from deepfake_detect.api.app import create_app
 
 JobsClientFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
-def jobs_client(jobs_db_url: str, tmp_path: Path, tiny_detector) -> JobsClientFactory:
+def jobs_client(jobs_db_url: str, tmp_path: Path, tiny_detector, app_settings_factory) -> JobsClientFactory:
     """`jobs_client(**settings)` starts an app (tiny model, 4 frames, fast polling) and returns its
     TestClient; every app started is stopped after the test. `detector=` replaces the model."""
     stack = ExitStack()
@@ -25,16 +24,13 @@ def jobs_client(jobs_db_url: str, tmp_path: Path, tiny_detector) -> JobsClientFa
         values = dict(
             frames_per_video=4,
             max_upload_mb=2,
-            warmup=False,
-            data_dir=tmp_path / "data",
             database_url=jobs_db_url,
-            job_poll_s=0.05,
             webhook_retry_base_s=0.05,
             webhook_timeout_s=2,
         )
-        values.update(overrides)
         chosen = detector or tiny_detector
-        app = create_app(Settings(**values), detector_factory=lambda s: chosen)
+        settings = app_settings_factory(tmp_path / "data", **(values | overrides))
+        app = create_app(settings, detector_factory=lambda s: chosen)
         return stack.enter_context(TestClient(app))
 
     with stack:

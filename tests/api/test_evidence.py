@@ -4,7 +4,6 @@ pipeline's crops, Grad-CAM explanations on demand, the downloadable JSON report,
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -23,20 +22,10 @@ from deepfake_detect.types import Detection
 PROBLEM = "application/problem+json"
 
 
-def app_settings(tmp_path: Path, **overrides) -> Settings:
-    values = dict(
-        warmup=False,
-        data_dir=tmp_path / "data",
-        database_url=f"sqlite:///{tmp_path / 'jobs.db'}",
-        job_poll_s=0.05,
-        max_upload_mb=2,
-    )
-    return Settings(**(values | overrides))
-
-
 @pytest.fixture
-def client(tmp_path, tiny_detector):
-    with TestClient(create_app(app_settings(tmp_path), detector_factory=lambda s: tiny_detector)) as c:
+def client(tmp_path, tiny_detector, app_settings_factory):
+    settings = app_settings_factory(tmp_path / "data", max_upload_mb=2)
+    with TestClient(create_app(settings, detector_factory=lambda s: tiny_detector)) as c:
         yield c
 
 
@@ -134,7 +123,7 @@ def test_evidence_errors_say_what_is_missing(client, two_faces_job, video_short,
     assert "keep_upload=true" in client.get(f"/jobs/{not_kept['id']}/faces/0/crop").json()["detail"]
 
 
-def test_explanations_need_the_model_that_made_the_result(tmp_path, two_faces_job):
+def test_explanations_need_the_model_that_made_the_result(tmp_path, two_faces_job, app_settings_factory):
     """A server that now serves another model still shows crops, but will not explain with the wrong
     weights (409), and the report says which model it was without describing another."""
     torch.manual_seed(1)
@@ -143,7 +132,8 @@ def test_explanations_need_the_model_that_made_the_result(tmp_path, two_faces_jo
         load_checkpoint(save_checkpoint(model, config, tmp_path / "other.safetensors")),
         Settings(frames_per_video=8),
     )
-    app = create_app(app_settings(tmp_path, job_workers=0), detector_factory=lambda s: other)
+    settings = app_settings_factory(tmp_path / "data", max_upload_mb=2, job_workers=0)  # the same database
+    app = create_app(settings, detector_factory=lambda s: other)
     with TestClient(app) as second:
         job_id = two_faces_job["id"]
         assert second.get(f"/jobs/{job_id}/faces/0/crop").status_code == 200

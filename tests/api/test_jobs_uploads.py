@@ -8,7 +8,6 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from jobs_helpers import submit, wait_for
 
-from deepfake_detect import Settings
 from deepfake_detect.api.app import create_app
 
 PROBLEM = "application/problem+json"
@@ -37,13 +36,13 @@ def test_stored_upload_has_no_extension_and_comes_back_only_as_a_video(jobs_clie
     assert client.get(f"/jobs/{page['id']}/video").headers["content-type"] == "video/mp4"
 
 
-def test_a_second_lifespan_runs_jobs_again(jobs_db_url, tmp_path, tiny_detector, video_short):
+def test_a_second_lifespan_runs_jobs_again(
+    jobs_db_url, tmp_path, tiny_detector, video_short, app_settings_factory
+):
     """The same app started twice (test clients, schemathesis' ASGI transport): its job workers run
     again after the first stop, and its inference pool serves again."""
     data_dir = tmp_path / "data"
-    settings = Settings(
-        frames_per_video=4, warmup=False, data_dir=data_dir, database_url=jobs_db_url, job_poll_s=0.05
-    )
+    settings = app_settings_factory(data_dir, frames_per_video=4, database_url=jobs_db_url)
     app = create_app(settings, lambda s: tiny_detector)
     for _ in range(2):
         with TestClient(app) as client:

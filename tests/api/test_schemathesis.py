@@ -77,15 +77,13 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app_settings(root: Path) -> Settings:
-    return Settings(
+def app_settings(root: Path, app_settings_factory) -> Settings:
+    return app_settings_factory(
+        root / "data",  # SQLite jobs database and the jobs' uploads
         frames_per_video=4,
         max_upload_mb=2,
-        warmup=False,
         upload_dir=root / "uploads",
-        data_dir=root / "data",  # SQLite jobs database and the jobs' uploads
         api_keys_file=root / "keys.toml",
-        job_poll_s=0.05,
     )
 
 

@@ -18,7 +18,6 @@ import pytest
 from fastapi.testclient import TestClient
 from hostile_corpus import CASES, PROBLEM, assert_problem
 
-from deepfake_detect import Settings
 from deepfake_detect.api.app import create_app
 from deepfake_detect.cli import main
 
@@ -36,14 +35,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def client(tiny_detector, upload_dir: Path, data_dir: Path):
-    settings = Settings(
-        frames_per_video=4,
-        upload_dir=upload_dir,
-        max_batch_files=len(CASES) + 1,
-        data_dir=data_dir,
-        job_poll_s=0.05,
-        warmup=False,
+def client(tiny_detector, upload_dir: Path, data_dir: Path, app_settings_factory):
+    settings = app_settings_factory(
+        data_dir, frames_per_video=4, upload_dir=upload_dir, max_batch_files=len(CASES) + 1
     )
     with TestClient(create_app(settings, lambda s: tiny_detector)) as c:
         yield c

@@ -10,26 +10,19 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from deepfake_detect import Settings
 from deepfake_detect.api.app import create_app
 
 WebClientFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
-def web_client(tmp_path: Path, tiny_detector) -> WebClientFactory:
+def web_client(tmp_path: Path, tiny_detector, app_settings_factory) -> WebClientFactory:
     """`web_client(**settings)`: a TestClient on an app with the tiny model (8 frames) and SQLite."""
     stack = ExitStack()
 
     def start(**overrides) -> TestClient:
-        values = dict(
-            warmup=False,
-            data_dir=tmp_path / "data",
-            database_url=f"sqlite:///{tmp_path / 'jobs.db'}",
-            job_poll_s=0.05,
-            max_upload_mb=2,
-        )
-        app = create_app(Settings(**(values | overrides)), detector_factory=lambda s: tiny_detector)
+        settings = app_settings_factory(tmp_path / "data", **({"max_upload_mb": 2} | overrides))
+        app = create_app(settings, detector_factory=lambda s: tiny_detector)
         return stack.enter_context(TestClient(app))
 
     with stack:
