@@ -2,7 +2,7 @@
 # Re-train the bundled default model from ../shared/data and install it into the package.
 # What it does and what it measured: src/deepfake_detect/weights/MODEL_CARD.md, docs/training.md.
 #   OUT=runs/x INSTALL=0 scripts/train_default_model.sh    # train + evaluate only, package untouched
-#   EPOCHS=16 MAX_MINUTES=600 ...                          # the budget (CPU: ~9 min per epoch on 2 idle cores)
+#   EPOCHS=16 MAX_MINUTES=600 ...                          # the budget (CPU: ~20 min per epoch on 2 idle cores, bf16)
 #   DEVICE=cuda ...                                        # on a GPU
 # Interrupted? `deepfake-detect train --resume "$OUT"` continues from the last finished epoch.
 set -euo pipefail
