@@ -117,7 +117,13 @@ def test_jobs(client, corpus, upload_dir, data_dir, canary, case):
         outcome = f"failed {error['status']}"
     text = json.dumps(job)
     assert canary.token not in text and "deepfake-upload" not in text and str(data_dir) not in text
-    left = list((data_dir / "uploads").iterdir()) + list(upload_dir.iterdir())
+    # The worker records the result, then unlinks the upload (a crash in between leaves a file for
+    # `sweep`, never a job without its file): allow that step a moment after the state is visible.
+    deadline = time.monotonic() + 5
+    while (left := list((data_dir / "uploads").iterdir()) + list(upload_dir.iterdir())) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
     assert left == []
     assert client.get("/health").json()["status"] == "healthy"
     RESULTS.setdefault(case.name, {"status": None, "reason": None, "left": 0})
