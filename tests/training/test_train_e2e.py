@@ -138,9 +138,14 @@ def test_resume_continues_the_run(run_dir: Path, tmp_path: Path) -> None:
     assert json.loads((copy / "summary.json").read_text())["epochs_run"] == 2
 
 
+def _tiny_config(run_dir: Path, dfdc_dir: Path, out: Path) -> dict:
+    """TrainConfig fields of a tiny run on the module's data and cache (for `setup_run` checks)."""
+    common = dict(data=[str(dfdc_dir)], out=str(out), cache=str(run_dir / "cache"), progress=False)
+    return common | dict(arch="mobilenetv3_lstm", input_size=64, val_fraction=0.34, prepare_workers=1)
+
+
 def test_init_starts_from_a_checkpoints_weights(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:
-    common = dict(data=[str(dfdc_dir)], out=str(tmp_path), cache=str(run_dir / "cache"), progress=False)
-    common |= dict(arch="mobilenetv3_lstm", input_size=64, val_fraction=0.34, prepare_workers=1)
+    common = _tiny_config(run_dir, dfdc_dir, tmp_path)
     best = run_dir / "best.safetensors"
     run = setup_run(TrainConfig(**common, init=str(best)))
     trained = load_checkpoint(best).model.state_dict()
@@ -151,8 +156,7 @@ def test_init_starts_from_a_checkpoints_weights(run_dir: Path, dfdc_dir: Path, t
 
 
 def test_sbi_only_and_imbalance_options(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:
-    common = dict(data=[str(dfdc_dir)], out=str(tmp_path), cache=str(run_dir / "cache"), progress=False)
-    common |= dict(arch="mobilenetv3_lstm", input_size=64, val_fraction=0.34, prepare_workers=1)
+    common = _tiny_config(run_dir, dfdc_dir, tmp_path)
     run = setup_run(TrainConfig(**common, sbi_only=True))
     assert run.recipe["sbi"] and run.data_summary["train"]["fake"] == 0 and run.dataset.p_sbi == 0.5
     assert {s.label for s in run.val_sources} == {0, 1}  # val keeps the real fakes
