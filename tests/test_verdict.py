@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from deepfake_detect.models import default_config
-from deepfake_detect.verdict import ScoringRule, TrackScore, decide, sigmoid, track_logit, video_logit
+from deepfake_detect.verdict import (
+    ScoringRule,
+    TrackScore,
+    decide,
+    judged_tracks,
+    sigmoid,
+    track_logit,
+    video_logit,
+)
 
 
 def test_sigmoid_is_stable_and_keeps_the_type() -> None:
@@ -61,3 +69,19 @@ def test_rule_of_a_model_config_and_an_explicit_threshold() -> None:
     assert ScoringRule.of(config) == ScoringRule(config.aggregation, config.temperature, config.threshold)
     assert ScoringRule.of(config, threshold=0.9).threshold == 0.9
     assert ScoringRule.of(config, threshold=0.0).threshold == 0.0  # 0 is a threshold, not "unset"
+
+
+def test_a_briefly_seen_face_does_not_decide() -> None:
+    # The longest track has 32 crops: a track needs 8 (MIN_TRACK_SHARE) to decide. The 3-crop track
+    # looks most fake but is only reported; the 8-crop one decides.
+    tracks = [
+        TrackScore(-2.0, np.zeros(32)),
+        TrackScore(5.0, np.zeros(3)),
+        TrackScore(0.5, np.zeros(8)),
+    ]
+    assert judged_tracks(tracks) == [0, 2]
+    assert video_logit(tracks) == 0.5
+    verdict = ScoringRule("lstm", temperature=1.0, threshold=0.5).judge(tracks)
+    assert verdict.track == 2 and verdict.label == "FAKE"
+    # On its own, a short track is the longest one and decides.
+    assert video_logit([TrackScore(5.0, np.zeros(3))]) == 5.0

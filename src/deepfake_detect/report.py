@@ -57,8 +57,13 @@ class VideoReport(BaseModel):
     )
     is_fake: bool | None
     frames_analyzed: int
-    raw_score: float | None = Field(description="Logit of the deciding (most fake-looking) face track")
-    fake_probability: float | None = Field(description="Calibrated P(fake) of the video: max over faces")
+    raw_score: float | None = Field(
+        description="Logit of the deciding face track: the most fake-looking of those seen long enough"
+    )
+    fake_probability: float | None = Field(
+        description="Calibrated P(fake) of the video: max over the faces seen in at least 1/4 as many "
+        "frames as the longest-seen face"
+    )
     threshold: float
     faces: list[FaceTrackReport]
     message: str | None = None

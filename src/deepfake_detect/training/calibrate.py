@@ -2,8 +2,9 @@
 
 The rule, stated once (and stored in the checkpoint's `extra`):
 
-1. Aggregation: each of `verdict.AGGREGATIONS` gives a video logit (`verdict.video_logit`: max over face
-   tracks); keep the one with the highest video ROC AUC (ties: lower log loss after temperature scaling).
+1. Aggregation: each of `verdict.AGGREGATIONS` gives a video logit (`verdict.video_logit`: max over
+   judged face tracks); keep the one with the highest video ROC AUC (ties: lower log loss after
+   temperature scaling).
 2. Platt scaling: the bias b and temperature T minimising the log loss of `sigmoid((video_logit + b) / T)`
    (against Platt's smoothed targets, so a perfectly separated val set still gives a finite T),
    so the served `fake_probability` is a calibrated probability. T goes to `ModelConfig.temperature`;

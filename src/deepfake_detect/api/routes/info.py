@@ -48,7 +48,8 @@ def info(service: ServiceDep, jobs: JobsDep) -> InfoResponse:
             f"MTCNN face detection at {settings.detect_max_side} px, every face kept and tracked",
             "square face crops from the full-resolution frame (a face patch, then the model's crop)",
             "CNN per crop + BiLSTM per face track -> calibrated P(fake) per face and per frame",
-            "video P(fake) = max over face tracks; no face -> NO_FACE, never judged from the full frame",
+            "video P(fake) = max over face tracks seen in >= 1/4 as many frames as the longest; "
+            "no face -> NO_FACE, never judged from the full frame",
         ],
         formats=Formats(
             detected_by="content (FFmpeg probing), not by file extension",
