@@ -107,3 +107,16 @@ def test_platt_temperature_alone_recovers_two() -> None:
     t, bias = fit_platt(labels, true_logit * 2, fit_bias=False)
     assert t == pytest.approx(2.0, abs=0.2) and bias == 0.0
     assert fit_platt(labels, true_logit, fit_bias=False)[0] == pytest.approx(1.0, abs=0.1)
+
+
+def test_platt_scaling_is_for_even_odds_whatever_the_mix() -> None:
+    # 1 fake in 4; scores x ~ N(+1, 1) for FAKE, N(-1, 1) for REAL: the likelihood-ratio logit is 2x.
+    # Balanced Platt gives P(fake) = sigmoid(2x) (even odds), not the mix's sigmoid(2x - log 3).
+    rng = np.random.default_rng(0)
+    labels = (np.arange(40_000) % 4 == 0).astype(int)
+    x = rng.normal(np.where(labels == 1, 1.0, -1.0), 1.0)
+    t, b = fit_platt(labels, x)
+    assert 1 / t == pytest.approx(2.0, rel=0.05) and b == pytest.approx(0.0, abs=0.05)
+    noise = rng.normal(0, 1, labels.size)  # an uninformative score reads 0.5, not 0.25
+    t, b = fit_platt(labels, noise)
+    assert sigmoid(np.median(noise) + b, t) == pytest.approx(0.5, abs=0.02)

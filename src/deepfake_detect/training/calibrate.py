@@ -6,11 +6,15 @@ The rule, stated once (and stored in the checkpoint's `extra`):
    judged face tracks); keep the one with the highest video ROC AUC (ties: lower log loss after
    temperature scaling).
 2. Platt scaling: the bias b and temperature T minimising the log loss of `sigmoid((video_logit + b) / T)`
-   (against Platt's smoothed targets, so a perfectly separated val set still gives a finite T),
-   so the served `fake_probability` is a calibrated probability. T goes to `ModelConfig.temperature`;
-   b is added to the bias of the model's last layer (`head[-1]`), which shifts every frame and track
-   logit by b, so the server needs nothing new. (Temperature alone cannot undo an offset, and a model
-   trained on a shifted class mix or on SBI is offset: that is how the seed ended up calling all FAKE.)
+   (against Platt's smoothed targets, so a perfectly separated val set still gives a finite T), with REAL
+   and FAKE weighted equally, so the served `fake_probability` is a calibrated probability for even odds,
+   not for the validation set's mix (about 1 fake in 3; the dev set has 3 in 4 and other footage
+   anything): the same mix-independence as the EER threshold. With a weak ranking off-domain, the val mix
+   alone cost log loss: run C's dev log loss was 1.03 with val-prior probabilities. T goes to
+   `ModelConfig.temperature`; b is added to the bias of the model's last layer (`head[-1]`), which shifts
+   every frame and track logit by b, so the server needs nothing new. (Temperature alone cannot undo an
+   offset, and a model trained on a shifted class mix or on SBI is offset: that is how the seed ended up
+   calling all FAKE.)
 3. Threshold: the equal-error-rate point of the calibrated video probabilities by default (``"eer"``: as
    many REAL flagged as FAKE missed, and independent of the val set's REAL/FAKE mix, unlike F1), or the
    F1-maximising cut (``"f1"``).
@@ -73,23 +77,31 @@ def platt_targets(labels: np.ndarray) -> np.ndarray:
     return np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
 
 
-def _nll(z: np.ndarray, targets: np.ndarray, log_t: float, bias: float) -> float:
+def class_weights(labels: np.ndarray) -> np.ndarray:
+    """Per-sample weights giving REAL and FAKE half the total each (weights average to 1)."""
+    y = np.asarray(labels, np.float64)
+    n_pos, n_neg = y.sum(), y.size - y.sum()
+    return np.where(y == 1, y.size / (2 * max(n_pos, 1)), y.size / (2 * max(n_neg, 1)))
+
+
+def _nll(z: np.ndarray, targets: np.ndarray, weights: np.ndarray, log_t: float, bias: float) -> float:
     s = (z + bias) * np.exp(-log_t)
-    return float(np.mean(np.logaddexp(0.0, s) - targets * s))
+    return float(np.mean(weights * (np.logaddexp(0.0, s) - targets * s)))
 
 
 def fit_platt(labels: np.ndarray, logits: np.ndarray, fit_bias: bool = True) -> tuple[float, float]:
-    """(temperature, bias) minimising the NLL of sigmoid((logits + bias) / temperature) against
-    `platt_targets(labels)`; `fit_bias=False` fits the temperature alone (bias 0). T lies in [0.01, 100]."""
-    y, z = platt_targets(labels), np.asarray(logits, np.float64)
+    """(temperature, bias) minimising the class-balanced NLL of sigmoid((logits + bias) / temperature)
+    against `platt_targets(labels)`; `fit_bias=False` fits the temperature alone (bias 0). T lies in
+    [0.01, 100]."""
+    y, z, w = platt_targets(labels), np.asarray(logits, np.float64), class_weights(labels)
     bound = float(np.abs(z).max()) + 1.0
     log_t = (np.log(0.01), np.log(100.0))
     if not fit_bias:
-        res = minimize_scalar(lambda lt: _nll(z, y, lt, 0.0), bounds=log_t, method="bounded")
+        res = minimize_scalar(lambda lt: _nll(z, y, w, lt, 0.0), bounds=log_t, method="bounded")
         return float(np.exp(res.x)), 0.0
     t0, _ = fit_platt(labels, logits, fit_bias=False)
     res = minimize(
-        lambda p: _nll(z, y, p[0], p[1]),
+        lambda p: _nll(z, y, w, p[0], p[1]),
         [np.log(t0), 0.0],
         method="L-BFGS-B",
         bounds=[log_t, (-bound, bound)],
