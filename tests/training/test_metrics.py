@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from deepfake_detect.training.metrics import (
+    auc_interval,
     binary_metrics,
     choose_threshold,
     equal_error_rate,
@@ -116,3 +118,22 @@ def test_per_group_metrics() -> None:
     assert out["celeb"]["tpr"] == 1.0
     with pytest.raises(ValueError):
         per_group_metrics(y, p, ["a"], 0.5)
+
+
+def test_auc_interval_brackets_the_auc_and_narrows_with_data() -> None:
+    rng = np.random.default_rng(1)
+
+    def sample(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = np.r_[np.zeros(n), np.ones(n)].astype(int)
+        return y, rng.normal(y * 1.0, 1.0)  # AUC ~0.76
+
+    y, p = sample(10)
+    small = auc_interval(y, p)
+    assert small is not None and small[0] < roc_auc_score(y, p) < small[1]
+    y, p = sample(1000)
+    large = auc_interval(y, p)
+    assert large is not None and large[1] - large[0] < (small[1] - small[0]) / 3
+    assert large[0] < 0.76 < large[1]
+    assert auc_interval(np.zeros(4, int), np.arange(4.0)) is None
+    perfect = auc_interval(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9]))
+    assert perfect == (1.0, 1.0)

@@ -15,7 +15,18 @@ import sys
 
 from .datasets import LAYOUTS
 
-_HEADLINE = ("video_auc", "frame_auc", "log_loss", "accuracy", "precision", "recall", "f1", "eer", "ap")
+_HEADLINE = (
+    "video_auc",
+    "video_auc_ci95",
+    "frame_auc",
+    "log_loss",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "eer",
+    "ap",
+)
 
 
 def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:

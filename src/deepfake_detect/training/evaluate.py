@@ -16,7 +16,7 @@ from ..models.registry import ModelConfig
 from ..verdict import ScoringRule, sigmoid
 from .calibrate import compare_aggregations
 from .datasets import Source
-from .metrics import binary_metrics, per_group_metrics
+from .metrics import auc_interval, binary_metrics, per_group_metrics
 from .samples import SBI_SUFFIX
 from .scoring import VideoScores, prepare_scoring, video_probabilities
 
@@ -41,6 +41,7 @@ def compute_metrics(videos: list[VideoScores], config: ModelConfig) -> dict:
     frame = binary_metrics(f_labels, f_probs, config.threshold) if f_labels.size else None
     return {
         "video_auc": video["auc"],
+        "video_auc_ci95": auc_interval(labels, probs) if labels.size else None,
         "frame_auc": frame["auc"] if frame else None,
         **{k: video[k] for k in ("log_loss", "accuracy", "precision", "recall", "f1", "eer", "ap")},
         "confusion_matrix": video["confusion_matrix"],
