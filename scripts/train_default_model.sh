@@ -4,6 +4,8 @@
 #   OUT=runs/x INSTALL=0 scripts/train_default_model.sh    # train + evaluate only, package untouched
 #   EPOCHS=16 MAX_MINUTES=600 ...                          # the budget (CPU: ~20 min per epoch on 2 idle cores, bf16)
 #   DEVICE=cuda ...                                        # on a GPU
+#   INIT=runs/default/epoch_1.safetensors LR=2e-4 P_SBI=0.5 EPOCHS=3 OUT=runs/finetune ...
+#                                                          # fine-tune a finished model (the shipped one: MODEL_CARD.md)
 # Interrupted? `deepfake-detect train --resume "$OUT"` continues from the last finished epoch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,9 @@ EPOCHS=${EPOCHS:-5}
 MAX_MINUTES=${MAX_MINUTES:-100}
 SHIP=${SHIP:-epoch_1}  # the checkpoint bundled: epoch_1 shipped (MODEL_CARD.md, "Choice of epoch"); or best
 DEVICE=${DEVICE:-auto}
+LR=${LR:-5e-4}
+P_SBI=${P_SBI:-0.3}
+INIT=${INIT:-}  # a checkpoint to start from (train --init): weights only, new schedule
 INSTALL=${INSTALL:-1}
 BIN=.venv/bin
 
@@ -25,8 +30,8 @@ BIN=.venv/bin
 $BIN/deepfake-detect train "$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_heads" "$DATA/faces" "$DATA/timit" \
     --report "$DATA/dev/frames" --report "$DATA/dev/talking_heads" \
     --cache "$CACHE" --cache-frames 8 --cache-scale 1.8 --cache-size 352 --dlib --out "$OUT" \
-    --arch efficientnet_lite0_lstm --epochs "$EPOCHS" --batch-size 32 --frames 2 --lr 5e-4 \
-    --sbi --p-sbi 0.3 --jitter 0.8 1.6 \
+    --arch efficientnet_lite0_lstm --epochs "$EPOCHS" --batch-size 32 --frames 2 --lr "$LR" \
+    --sbi --p-sbi "$P_SBI" --jitter 0.8 1.6 ${INIT:+--init "$INIT"} \
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5 \
     --val-fraction 0.12 --patience 0 --loader-workers 1 --max-minutes "$MAX_MINUTES" --device "$DEVICE" --seed 0
 

@@ -1,4 +1,4 @@
-"""`deepfake-detect`: serve the API, scan files; prepare/train/evaluate (training/cli.py) and bench.
+"""`deepfake-detect`: serve the API, scan files; prepare/train/evaluate/calibrate (training/cli.py) and bench.
 
 deepfake-detect serve                      # API on $HOST:$PORT, model from $MODEL_PATH or bundled
 deepfake-detect scan clip.mp4 folder/      # readable table
@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     ray.add_argument("--quiet", action="store_true", help="with --ray: no progress bar")
     scan.set_defaults(func=cmd_scan)
 
-    training_cli.register(sub)  # prepare, train, evaluate
+    training_cli.register(sub)  # prepare, train, evaluate, calibrate
     bench.register(sub)
     jobs_cli.register(sub)  # worker, db, keys, webhook-receiver
     return parser

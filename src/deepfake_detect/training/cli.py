@@ -111,6 +111,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .recalibrate import recalibrate
+
+    model = args.model
+    if model is None:  # as `scan` and `evaluate`: MODEL_PATH, else the bundled model
+        from ..config import Settings
+        from ..inference.bundled import resolve_model
+
+        model = resolve_model(Settings()).path
+    _, summary = recalibrate(
+        args.data,
+        model,
+        args.out,
+        split=args.split,
+        split_of=args.split_of,
+        cache_dir=args.cache,
+        layout=args.layout,
+        threshold_rule=args.threshold_rule,
+        workers=args.workers,
+        progress=args.progress,
+    )
+    print(json.dumps(summary | {"out": str(args.out)}))
+    return 0
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("prepare", help="detect, track and crop faces into a training cache")
     _data_args(p)
@@ -259,3 +284,21 @@ def register(subparsers) -> None:
         "apart, e.g. ../shared/data/sources_round2.csv",
     )
     e.set_defaults(func=cmd_evaluate)
+
+    c = subparsers.add_parser(
+        "calibrate", help="refit a checkpoint's temperature, bias and threshold on labelled data"
+    )
+    _data_args(c)
+    c.add_argument("--model", help="checkpoint (default: MODEL_PATH or the bundled model)")
+    c.add_argument("--out", required=True, help="the recalibrated checkpoint to write (.safetensors)")
+    c.add_argument(
+        "--split",
+        default="all",
+        choices=("all", "val", "train"),
+        help="fit on one side of the training split (default all: the data as given)",
+    )
+    c.add_argument("--split-of", help="take the split from this checkpoint's training recipe")
+    c.add_argument("--cache", help="crop cache (default: the training cache if present, else next to OUT)")
+    c.add_argument("--threshold-rule", default="eer", choices=("eer", "f1"))
+    c.add_argument("--workers", type=int, default=2, help="prepare processes (default 2)")
+    c.set_defaults(func=cmd_calibrate)
