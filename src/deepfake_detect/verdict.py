@@ -111,7 +111,7 @@ def video_logit(tracks: Tracks, rule: str = "lstm") -> float | None:
     """
     if not tracks:
         return None
-    return max(track_logit(*tracks[i], rule) for i in judged_tracks(tracks))
+    return max(track_logit(tracks[i][0], tracks[i][1], rule) for i in judged_tracks(tracks))
 
 
 def decide(probability: float, threshold: float) -> tuple[Literal["REAL", "FAKE"], float]:
