@@ -114,24 +114,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from .recalibrate import recalibrate
 
-    model = args.model
-    if model is None:  # as `scan` and `evaluate`: MODEL_PATH, else the bundled model
-        from ..config import Settings
-        from ..inference.bundled import resolve_model
-
-        model = resolve_model(Settings()).path
-    _, summary = recalibrate(
-        args.data,
-        model,
-        args.out,
-        split=args.split,
-        split_of=args.split_of,
-        cache_dir=args.cache,
-        layout=args.layout,
-        threshold_rule=args.threshold_rule,
-        workers=args.workers,
-        progress=args.progress,
-    )
+    kw = dict(split=args.split, split_of=args.split_of, cache_dir=args.cache, layout=args.layout)
+    kw |= dict(threshold_rule=args.threshold_rule, workers=args.workers, progress=args.progress)
+    _, summary = recalibrate(args.data, args.model, args.out, **kw)
     print(json.dumps(summary | {"out": str(args.out)}))
     return 0
 

@@ -29,7 +29,7 @@ from .scoring import prepare_scoring
 
 def recalibrate(
     data: list[str],
-    model_path: str | Path,
+    model_path: str | Path | None,
     out_path: str | Path,
     split: str = "all",
     split_of: str | Path | None = None,
@@ -39,13 +39,19 @@ def recalibrate(
     workers: int = 2,
     progress: bool = True,
 ) -> tuple[Calibration, dict]:
-    """Score `data` (one `split` of it) with the checkpoint, refit, write `out_path`.
+    """Score `data` (one `split` of it) with the checkpoint (None: the served one), refit, write `out_path`.
 
     Returns the calibration and a summary: log loss of the videos before and after, old and new
     temperature and threshold. Raises ValueError without both REAL and FAKE videos with a face."""
     from ..inference.runtime import TrackClassifier
 
-    loaded = load_checkpoint(model_path)
+    if model_path is None:  # as `scan` and `evaluate`: MODEL_PATH, else the bundled model
+        from ..config import Settings
+        from ..inference.bundled import resolve_model
+
+        loaded = resolve_model(Settings())
+    else:
+        loaded = load_checkpoint(model_path)
     config = loaded.config
     split_config = config
     if split_of is not None:  # the split (and training cache) of another run's recipe
