@@ -108,3 +108,9 @@ def test_wrong_shapes_are_refused(tmp_path):
     torch.save(state, tmp_path / "x.pth")
     with pytest.raises(CheckpointError, match="do not fit"):
         load_checkpoint(tmp_path / "x.pth")
+
+
+def test_create_model_hands_out_its_own_config():
+    _, config = create_model("resnet18_lstm")
+    config.extra["training"] = {"recipe": {}}  # a caller filling in its config ...
+    assert "training" not in create_model("resnet18_lstm")[1].extra  # ... leaves the defaults alone

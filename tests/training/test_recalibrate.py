@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -61,8 +62,9 @@ def test_split_val_needs_a_recipe_or_split_of(tmp_path: Path, dfdc_dir: Path) ->
         recalibrate([str(dfdc_dir)], source, tmp_path / "r.safetensors", **kw)
     model, config = create_model("resnet18_lstm", input_size=64, frames=6)
     recipe = {"recipe": {"val_fraction": 0.34, "seed": 0}, "data": {}}  # as a training run records it
-    config.extra["training"] = recipe
-    run = save_checkpoint(model, config, tmp_path / "run.safetensors")
+    run = save_checkpoint(
+        model, dataclasses.replace(config, extra={"training": recipe}), tmp_path / "run.safetensors"
+    )
     # dfdc_dir's validation side at 0.34: one real video and the fake made from it (test_train_e2e)
     _, summary = recalibrate([str(dfdc_dir)], source, tmp_path / "r.safetensors", split_of=run, **kw)
     assert (summary["videos"], summary["fake"]) == (2, 1)

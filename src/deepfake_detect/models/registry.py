@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 from collections.abc import Callable
@@ -140,9 +141,9 @@ def create_model(
     `pretrained`: start from the backbone's ImageNet weights (training); else the weights are random, to
     be replaced by a checkpoint's."""
     arch = architecture(name)
-    config = config or arch.defaults
-    if overrides:
-        config = dataclasses.replace(config, **overrides)
+    # A copy, `extra` included: a caller that fills in its config must not change the registry's defaults.
+    config = dataclasses.replace(config or arch.defaults, **overrides)
+    config = dataclasses.replace(config, extra=copy.deepcopy(config.extra))
     if not pretrained:
         return arch.factory(feature_dim=arch.feature_dim, pooling=config.pooling), config
     if not has_pretrained(name):
