@@ -32,6 +32,11 @@ def resolve_model(settings: Settings) -> LoadedModel:
     return load_checkpoint(bundled)
 
 
+def model_or_served(path: str | Path | None) -> LoadedModel:
+    """`path`'s checkpoint, or for None the model the server would serve (MODEL_PATH, else bundled)."""
+    return resolve_model(Settings()) if path is None else load_checkpoint(path)
+
+
 def bundle(source: Path, summary: str, target: Path | None = None, calibration: str | None = None) -> Path:
     """Copy a trained checkpoint into the package as the default model, stored in fp16 (half the size).
 

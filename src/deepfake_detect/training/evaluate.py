@@ -160,16 +160,10 @@ def evaluate(
     `with_sbi_copies`: also score a Self-Blended copy of every real video and report, under `sbi_copies`,
     how well the reals are told from their blended copies (the main metrics stay on the data as given).
     """
+    from ..inference.bundled import model_or_served
     from ..inference.runtime import TrackClassifier
-    from ..models.checkpoint import load_checkpoint
 
-    if model_path is None:  # as `scan` and the server: MODEL_PATH, else the bundled model
-        from ..config import Settings
-        from ..inference.bundled import resolve_model
-
-        loaded = resolve_model(Settings())
-    else:
-        loaded = load_checkpoint(model_path)
+    loaded = model_or_served(model_path)  # None: as `scan` and the server
     config = loaded.config
     scoring = prepare_scoring(
         config, data, split, cache_dir, Path(out_dir) / "cache", layout, val_fraction, seed, workers, progress

@@ -43,15 +43,10 @@ def recalibrate(
 
     Returns the calibration and a summary: log loss of the videos before and after, old and new
     temperature and threshold. Raises ValueError without both REAL and FAKE videos with a face."""
+    from ..inference.bundled import model_or_served
     from ..inference.runtime import TrackClassifier
 
-    if model_path is None:  # as `scan` and `evaluate`: MODEL_PATH, else the bundled model
-        from ..config import Settings
-        from ..inference.bundled import resolve_model
-
-        loaded = resolve_model(Settings())
-    else:
-        loaded = load_checkpoint(model_path)
+    loaded = model_or_served(model_path)  # None: as `scan` and `evaluate`
     config = loaded.config
     split_config = config
     if split_of is not None:  # the split (and training cache) of another run's recipe
