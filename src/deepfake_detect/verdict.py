@@ -29,8 +29,9 @@ import numpy as np
 AGGREGATIONS = ("lstm", "mean_frame", "confident_frames")
 # A face track decides the video only when it has at least this share of the crops of the video's
 # longest track. The maximum over many noisy scores is biased upwards, and a track of 2-4 crops (a
-# passer-by, a cut-away, a false detection) is the noisiest: on the two real multi-face videos a
-# 4-crop and an 11-crop track of 7 and 6 decided. Short tracks are still scored and reported.
+# passer-by, a cut-away, a false detection) is the noisiest: on a real multi-face video a 4-crop track
+# of 7 decided (an 11-crop track of 32 deciding the other has enough crops and still decides). Short
+# tracks are still scored and reported.
 MIN_TRACK_SHARE = 0.25
 Label = Literal["REAL", "FAKE", "NO_FACE"]
 
