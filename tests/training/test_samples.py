@@ -75,6 +75,21 @@ def test_sbi_turns_a_real_track_into_a_consistent_fake(items_and_cache) -> None:
     assert _dataset(items, cache_dir, p_sbi=1.0)[fake][1] == 1.0  # fakes stay fakes, untouched
 
 
+def test_sbi_pairs_differ_only_by_the_blend(items_and_cache) -> None:
+    items, cache_dir = items_and_cache
+    reals = [it for it in items if it.label == 0]
+    kw = dict(frames=4, input_size=128, p_sbi=0.5, augment=RobustAugment(p=1.0), jitter=CropJitter())
+    pair = _dataset(reals, cache_dir, pairs=True, **kw)[0]
+    assert isinstance(pair, list) and [y for _, y, _ in pair] == [0.0, 1.0]
+    (real, _, _), (fake, _, _) = pair
+    changed = (real.int() - fake.int()).abs().amax(dim=3) > 8  # [T, s, s] pixels the blend moved
+    assert 0.02 < changed.float().mean() < 0.9  # the face region changes; the background does not
+    corners = changed[:, :8, :8].float().mean()  # same framing and augmentation: corners match
+    assert corners < 0.2
+    x, steps, y, idx = collate([pair, _dataset(reals, cache_dir, **kw)[1]], frames=4)
+    assert y.tolist()[:2] == [0.0, 1.0] and steps.shape == (3, 4) and idx.tolist()[:2] == [0, 0]
+
+
 def test_jittered_views_keep_inside_the_picture(items_and_cache) -> None:
     items, cache_dir = items_and_cache
     plain = _dataset(items, cache_dir, frames=6, input_size=64)

@@ -161,6 +161,10 @@ def test_sbi_only_and_imbalance_options(run_dir: Path, dfdc_dir: Path, tmp_path:
     assert run.recipe["sbi"] and run.data_summary["train"]["fake"] == 0 and run.dataset.p_sbi == 0.5
     assert {s.label for s in run.val_sources} == {0, 1}  # val keeps the real fakes
     assert run.pos_weight is not None and float(run.pos_weight) == pytest.approx(1.0)
+    run = setup_run(TrainConfig(**common, sbi_only=True, sbi_pairs=True, p_sbi=0.3))
+    assert run.dataset.pairs and float(run.pos_weight) == pytest.approx(1.0)  # a real + its copy per draw
+    with pytest.raises(ValueError, match="add --sbi-only"):
+        setup_run(TrainConfig(**common, sbi_pairs=True))
     run = setup_run(TrainConfig(**common, oversample=False, pos_weight="none"))
     assert run.pos_weight is None and not run.recipe["sbi"] and not run.recipe["oversample"]
     run = setup_run(TrainConfig(**common, pos_weight="3"))

@@ -185,6 +185,11 @@ def register(subparsers) -> None:
     )
     t.add_argument("--sbi-only", action="store_true", help="train real vs SBI, ignoring real fakes")
     t.add_argument(
+        "--sbi-pairs",
+        action="store_true",
+        help="with --sbi-only: each real comes with its own SBI copy, framed and augmented alike",
+    )
+    t.add_argument(
         "--p-sbi",
         type=float,
         help="share of real tracks blended (default 0.5; reals of families without fakes: at least 0.5 "

@@ -59,6 +59,7 @@ class TrainConfig:
     prepare_workers: int = 2
     sbi: str = "auto"  # "auto" (on when training has no fakes), "on", "off"
     sbi_only: bool = False  # ignore real fakes in training: real vs SBI (val keeps real fakes)
+    sbi_pairs: bool = False  # with sbi_only: each real drawn comes with its own SBI copy (samples.py)
     p_sbi: float = 0.5  # share of real tracks turned into SBI pseudo-fakes when SBI is on (sampling.py)
     pretrained: bool = True  # start from the backbone's ImageNet weights when the architecture has them
     init: str | None = None  # start from this checkpoint's weights (same arch); fresh optimiser and schedule
@@ -152,6 +153,8 @@ def _training_data(cfg: TrainConfig, face: FaceSpec, cache_dir: Path) -> Trainin
             '"split": "test"/"val", or --val-match matching everything): nothing is left to train on; '
             "give training data without such marks, or the held-out data with --val"
         )
+    if cfg.sbi_pairs and not cfg.sbi_only:
+        raise ValueError("SBI pairs (--sbi-pairs) are for real-vs-SBI training: add --sbi-only")
     if cfg.sbi_only:
         train_src = [s for s in train_src if s.label == 0]
     has_fakes = any(s.label for s in train_src)
@@ -194,6 +197,8 @@ def _optimiser(cfg: TrainConfig, model: torch.nn.Module, n_items: int):
 def _pos_weight(cfg: TrainConfig, data: TrainingData) -> tuple[float | None, float]:
     """(pos_weight of the BCE, share of FAKE labels the loop will see)."""
     positive = expected_positive_rate(data.items, cfg.oversample, data.p_sbi, cfg.family_weights)
+    if cfg.sbi_pairs:
+        positive = 0.5  # every draw is a real and its SBI copy
     if cfg.pos_weight == "auto":
         return (1 - positive) / max(positive, 1e-6), positive
     return (None if cfg.pos_weight == "none" else float(cfg.pos_weight)), positive
@@ -267,6 +272,7 @@ def setup_run(cfg: TrainConfig) -> Run:
         cfg.ram_cache_mb,
         jitter=CropJitter((cfg.jitter[0], cfg.jitter[1])) if cfg.jitter else None,
         family_weights=cfg.family_weights,
+        pairs=cfg.sbi_pairs,
     )
     optimizer, scheduler = _optimiser(cfg, model, len(data.items))
     state: dict[str, Any] = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0, "history": []}

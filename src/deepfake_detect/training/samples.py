@@ -101,6 +101,9 @@ def blend_track(crops: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarr
     return blended
 
 
+Box = tuple[int, int, int, int]  # (x0, y0, x1, y1) in patch pixels
+Sample = tuple[torch.Tensor, float, int]  # (crops [t, s, s, 3] uint8, label, dataset index)
+
 SBI_SUFFIX = "#sbi"  # key suffix of a real source's SBI copy, scored as a fake in validation
 
 
@@ -143,6 +146,7 @@ class TrackDataset(Dataset):
         ram_cache_mb: float = 2048,
         jitter: CropJitter | None = None,
         family_weights: dict[str, float] | None = None,
+        pairs: bool = False,
     ):
         self.items = items
         self.cache_dir = Path(cache_dir)
@@ -154,6 +158,7 @@ class TrackDataset(Dataset):
         self.augment = augment
         self.jitter = jitter
         self.seed = seed
+        self.pairs = pairs  # a real that may be blended comes with its SBI copy (`sample_pair`)
         self.epoch = 0
         # Decoded strips are kept while they fit: PNG decoding would otherwise run every epoch.
         self._ram: dict[int, np.ndarray] = {}
@@ -174,7 +179,7 @@ class TrackDataset(Dataset):
             self._ram[i], self._ram_left = crops, self._ram_left - crops.nbytes
         return crops
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, float, int]:
+    def __getitem__(self, i: int) -> Sample | list[Sample]:
         item = self.items[i]
         rng = np.random.default_rng([self.seed, self.epoch, i])
         patches, landmarks = self.crops(i), item.sbi_landmarks
@@ -182,11 +187,33 @@ class TrackDataset(Dataset):
             start = int(rng.integers(0, len(patches) - self.frames + 1))
             patches, landmarks = patches[start : start + self.frames], landmarks[start : start + self.frames]
         inside = valid_box(patches[0])  # before blending, which leaves the padding black anyway
+        blendable = item.label == 0 and self.p_sbi_items[i] > 0
+        if self.pairs and blendable:
+            return self.sample_pair(i, patches, landmarks, inside, rng)
         label = item.label
-        if label == 0 and self.p_sbi_items[i] > 0 and rng.random() < self.p_sbi_items[i]:
+        if blendable and rng.random() < self.p_sbi_items[i]:
             blended = blend_track(patches, landmarks, int(rng.integers(2**31)))
             if blended is not None:
                 patches, label = blended, 1
+        return self.finish(i, patches, label, rng, inside)
+
+    def sample_pair(
+        self, i: int, patches: np.ndarray, landmarks: np.ndarray, inside: Box, rng: np.random.Generator
+    ) -> list[Sample]:
+        """The real window and its SBI copy, framed and augmented identically (one seed for both), so
+        the blend is the only difference between them: the SBI paper's pairs from the same frame. Why:
+        drawn apart, the model can lean on who or where a face is; drawn together, it cannot."""
+        blended = blend_track(patches, landmarks, int(rng.integers(2**31)))
+        seed = int(rng.integers(2**31))
+        real = self.finish(i, patches, 0, np.random.default_rng(seed), inside)
+        if blended is None:  # the face leaves the patch: the real alone
+            return [real]
+        return [real, self.finish(i, blended, 1, np.random.default_rng(seed), inside)]
+
+    def finish(
+        self, i: int, patches: np.ndarray, label: int, rng: np.random.Generator, inside: Box
+    ) -> Sample:
+        """Patches [t, P, P, 3] -> (the model's crops [t, s, s, 3], framed and augmented; label; i)."""
         frames = self.view(patches, rng, inside)  # [t, s, s, 3]
         if self.augment is not None:
             frames = np.stack(augment_sequence(list(frames), rng, self.augment))
@@ -207,17 +234,19 @@ class TrackDataset(Dataset):
 
 
 def collate(
-    batch: list[tuple[torch.Tensor, float, int]], frames: int | None = None
+    batch: list[Sample | list[Sample]], frames: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Samples of t_i crops each -> every crop once, and where each sequence step reads from.
+    """Samples of t_i crops each -> every crop once, and where each sequence step reads from. A pair
+    (`TrackDataset.sample_pair`) counts as two samples, so B can be up to twice the batch size.
 
     Returns x [sum t_i, s, s, 3] uint8 (the CNN's input: a still photo costs one crop, not T), steps
     [B, T] int64 (row b, step k reads crop offset_b + k mod t_i: stills repeat, short clips loop), labels [B]
     float32 and dataset indices [B] int64. T = `frames`, or the longest sample of the batch.
     """
-    lengths = [x.shape[0] for x, _, _ in batch]
+    flat = [s for b in batch for s in (b if isinstance(b, list) else [b])]
+    lengths = [x.shape[0] for x, _, _ in flat]
     t = frames or max(lengths)
     offsets = np.cumsum([0, *lengths[:-1]])
     steps = torch.tensor([[int(o) + k % n for k in range(t)] for o, n in zip(offsets, lengths, strict=True)])
-    x = torch.cat([x for x, _, _ in batch])
-    return x, steps, torch.tensor([y for _, y, _ in batch]), torch.tensor([i for _, _, i in batch])
+    x = torch.cat([x for x, _, _ in flat])
+    return x, steps, torch.tensor([y for _, y, _ in flat]), torch.tensor([i for _, _, i in flat])
