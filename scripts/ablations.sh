@@ -3,6 +3,8 @@
 # same data, split, seed and cache, so the differences are the change's. ~20 min per run on 2 idle cores.
 #   scripts/ablations.sh            # all runs into runs/ablation-*
 #   RUNS="scratch nosbi" scripts/ablations.sh
+# sbipairs: 16 pairs = 32 windows per batch, the reference's compute per step; run F of docs/training.md is
+# this arm with EPOCHS=2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
@@ -14,7 +16,7 @@ common=(
     "$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_heads" "$DATA/faces" "$DATA/timit"
     --report "$DATA/dev/frames" --report "$DATA/dev/talking_heads"
     --cache "$CACHE" --cache-frames 8 --cache-scale 1.8 --cache-size 352 --dlib
-    --arch efficientnet_lite0_lstm --epochs 1 --batch-size 32 --frames 2 --lr 5e-4
+    --arch efficientnet_lite0_lstm --epochs "${EPOCHS:-1}" --batch-size 32 --frames 2 --lr 5e-4
     --p-sbi 0.3 --jitter 0.8 1.6
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5
     --val-fraction 0.12 --patience 0 --loader-workers 1 --seed 0
@@ -25,6 +27,7 @@ for run in $RUNS; do
         scratch) extra=(--sbi --no-pretrained) ;;      # no ImageNet weights
         nosbi) extra=(--no-sbi) ;;                     # genuine fakes only (DFDC, DeepfakeTIMIT)
         mtcnn5) extra=(--sbi --sbi-landmarks 5) ;;     # SBI masks from MTCNN's 5 points, not dlib's 68
+        sbipairs) extra=(--sbi-only --sbi-pairs --batch-size 16) ;;  # the paper's recipe: real + own SBI copy
         *) echo "unknown run $run" >&2; exit 2 ;;
     esac
     $BIN/deepfake-detect train "${common[@]}" "${extra[@]}" --out "runs/ablation-$run" --no-progress
