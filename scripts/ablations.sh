@@ -4,7 +4,7 @@
 #   scripts/ablations.sh            # all runs into runs/ablation-*
 #   RUNS="scratch nosbi" scripts/ablations.sh
 # sbipairs: 16 pairs = 32 windows per batch, the reference's compute per step; run F of docs/training.md is
-# this arm with EPOCHS=2.
+# this arm with EPOCHS=2. DEVICE=cuda on a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
@@ -19,7 +19,7 @@ common=(
     --arch efficientnet_lite0_lstm --epochs "${EPOCHS:-1}" --batch-size 32 --frames 2 --lr 5e-4
     --p-sbi 0.3 --jitter 0.8 1.6
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5
-    --val-fraction 0.12 --patience 0 --loader-workers 1 --seed 0
+    --val-fraction 0.12 --patience 0 --loader-workers 1 --seed 0 --device "${DEVICE:-auto}"
 )
 for run in $RUNS; do
     case $run in
