@@ -4,7 +4,7 @@
 #   scripts/ablations.sh            # all runs into runs/ablation-*
 #   RUNS="scratch nosbi" scripts/ablations.sh
 # sbipairs: 16 pairs = 32 windows per batch, the reference's compute per step; run F of docs/training.md is
-# this arm with EPOCHS=2. DEVICE=cuda on a GPU.
+# this arm with EPOCHS=2, run G with EPOCHS=4. DEVICE=cuda on a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
