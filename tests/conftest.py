@@ -101,10 +101,12 @@ def video_truncated(media_dir: Path, video_mp4: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def video_truncated_partial(media_dir: Path) -> Path:
-    """A 60-frame faststart MP4 cut to 70% of its bytes: it opens, the header still claims 60
-    frames, some frames decode and then decoding raises ``av.error.InvalidDataError``."""
+    """A 60-frame faststart MP4 cut inside the packet at 70% of its bytes: it opens, the header still
+    claims 60 frames, some frames decode and then decoding raises ``av.error.InvalidDataError``."""
     src = synthetic.render_video(media_dir / "faststart60.mp4", n_frames=60, faststart=True)
-    return synthetic.write_truncated(src, media_dir / "truncated_partial.mp4", keep_fraction=0.7)
+    return synthetic.write_truncated(
+        src, media_dir / "truncated_partial.mp4", keep_fraction=0.7, mid_packet=True
+    )
 
 
 @pytest.fixture(scope="session")

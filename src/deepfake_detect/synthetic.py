@@ -35,7 +35,7 @@ __all__ = [
 
 # Default codec options: fast encodes, decent quality at tiny sizes.
 _OPTIONS: dict[str, dict[str, str]] = {
-    "libx264": {"preset": "veryfast", "crf": "20"},
+    "libx264": {"preset": "veryfast", "crf": "20", "threads": "1"},  # one less source of variation
     "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8"},
     "libvpx": {"deadline": "realtime", "cpu-used": "8"},
 }
@@ -108,10 +108,23 @@ def write_tone(path: str | Path, seconds: float = 1.0, freq: float = 440.0, rate
     return Path(path)
 
 
-def write_truncated(src: str | Path, dst: str | Path, keep_fraction: float = 0.3) -> Path:
-    """Copy the first ``keep_fraction`` of ``src``'s bytes to ``dst`` (a cut-off upload)."""
+def write_truncated(
+    src: str | Path, dst: str | Path, keep_fraction: float = 0.3, *, mid_packet: bool = False
+) -> Path:
+    """Copy the first ``keep_fraction`` of ``src``'s bytes to ``dst`` (a cut-off upload).
+
+    ``mid_packet`` moves the cut to the middle of the video packet it falls in. A cut that lands on a
+    packet boundary reads as a clean end of file (the demuxer raises nothing); one inside a packet
+    makes decoding raise ``InvalidDataError`` (54 of 54 packets tried). Where the fraction lands
+    depends on the encoder's bytes, which differ between CPUs (swscale's SIMD paths).
+    """
     data = Path(src).read_bytes()
-    Path(dst).write_bytes(data[: int(len(data) * keep_fraction)])
+    cut = int(len(data) * keep_fraction)
+    if mid_packet:
+        with av.open(str(src)) as inp:
+            spans = [(p.pos, p.size) for p in inp.demux(video=0) if p.size and p.pos is not None]
+        cut = next((pos + size // 2 for pos, size in spans if pos <= cut < pos + size), cut)
+    Path(dst).write_bytes(data[:cut])
     return Path(dst)
 
 

@@ -34,7 +34,11 @@ def test_boxes_are_mapped_back_to_full_resolution(video_mp4):
     full = FaceDetector(max_side=1280, min_face_size=20).detect_images(big)
     for a, b in zip(small, full, strict=True):
         assert len(a) == len(b) == 1
-        assert np.abs(a[0].box - b[0].box).max() < 0.06 * b[0].size
+        # A box left at 320 px scale would be off by ~600 px. At a quarter of the pixels MTCNN's
+        # forehead edge moves by up to ~0.11 face widths (seen with libx264's output on 1 thread),
+        # its landmarks by ~0.01: check those tightly and the box loosely.
+        assert np.abs(a[0].landmarks - b[0].landmarks).max() < 0.06 * b[0].size
+        assert np.abs(a[0].box - b[0].box).max() < 0.2 * b[0].size
 
 
 def test_crop_pads_outside_the_frame_and_maps_landmarks():
