@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The comparison runs of docs/training.md: one epoch each of the default recipe and of one change to it,
-# same data, split, seed and cache, so the differences are the change's. ~20 min per run on 2 idle cores.
+# same data, split, seed and cache, so the differences are the change's. 20-28 min per run on 2 idle cores (bf16 / fp32).
 #   scripts/ablations.sh            # all runs into runs/ablation-*
 #   RUNS="scratch nosbi" scripts/ablations.sh
 # sbipairs: 16 pairs = 32 windows per batch, the reference's compute per step; run F of docs/training.md is
