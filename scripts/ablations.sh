@@ -4,7 +4,8 @@
 #   scripts/ablations.sh            # all runs into runs/ablation-*
 #   RUNS="scratch nosbi" scripts/ablations.sh
 # sbipairs: 16 pairs = 32 windows per batch, the reference's compute per step; run F of docs/training.md is
-# this arm with EPOCHS=2, run G with EPOCHS=4. DEVICE=cuda on a GPU.
+# this arm with EPOCHS=2, run G with EPOCHS=4. lowres (run H, EPOCHS=3): sbipairs with the downscale
+# augmentation reaching 0.2 (a 224 px crop's face shrunk to ~34 px, MIN_FACE_SIZE). DEVICE=cuda on a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
@@ -20,6 +21,7 @@ common=(
     --p-sbi 0.3 --jitter 0.8 1.6
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5
     --val-fraction 0.12 --patience 0 --loader-workers 1 --seed 0 --device "${DEVICE:-auto}"
+    ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"}
 )
 for run in $RUNS; do
     case $run in
@@ -28,6 +30,7 @@ for run in $RUNS; do
         nosbi) extra=(--no-sbi) ;;                     # genuine fakes only (DFDC, DeepfakeTIMIT)
         mtcnn5) extra=(--sbi --sbi-landmarks 5) ;;     # SBI masks from MTCNN's 5 points, not dlib's 68
         sbipairs) extra=(--sbi-only --sbi-pairs --batch-size 16) ;;  # the paper's recipe: real + own SBI copy
+        lowres) extra=(--sbi-only --sbi-pairs --batch-size 16 --downscale 0.2 0.9) ;;  # + faces down to MIN_FACE_SIZE
         *) echo "unknown run $run" >&2; exit 2 ;;
     esac
     $BIN/deepfake-detect train "${common[@]}" "${extra[@]}" --out "runs/ablation-$run" --no-progress

@@ -169,6 +169,9 @@ def test_sbi_only_and_imbalance_options(run_dir: Path, dfdc_dir: Path, tmp_path:
     assert run.pos_weight is None and not run.recipe["sbi"] and not run.recipe["oversample"]
     run = setup_run(TrainConfig(**common, pos_weight="3"))
     assert float(run.pos_weight) == 3.0
+    assert run.dataset.augment is not None and run.dataset.augment.downscale == (0.4, 0.9)
+    run = setup_run(TrainConfig(**common, downscale=(0.2, 0.9)))  # --downscale 0.2 0.9
+    assert run.dataset.augment is not None and run.dataset.augment.downscale == (0.2, 0.9)
 
 
 def test_time_budget_stops_gracefully(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:

@@ -222,6 +222,10 @@ def register(subparsers) -> None:
     t.add_argument("--pos-weight", help="auto | none | a number (default auto)")
     t.add_argument("--oversample", action=argparse.BooleanOptionalAction, help="class-balanced sampling")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, help="robustness augmentation")
+    t.add_argument(
+        "--downscale", type=float, nargs=2, metavar=("LO", "HI"),
+        help="augmentation shrinks crops to this fraction and back (default 0.4 0.9)",
+    )
     t.add_argument("--frame-loss-weight", type=float, help="weight of the per-frame loss (default 0.5)")
     t.add_argument(
         "--aggregation",

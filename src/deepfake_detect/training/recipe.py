@@ -69,6 +69,7 @@ class TrainConfig:
     pos_weight: str = "auto"  # "auto" (negatives/positives as the loop sees them), "none", or a number
     oversample: bool = True  # draw REAL and FAKE sources with equal probability
     augment: bool = True
+    downscale: tuple[float, float] = (0.4, 0.9)  # augmentation's shrink-and-restore range (augment.py)
     frame_loss_weight: float = 0.5
     aggregation: str | None = None  # None: pick on val (calibrate.py)
     threshold_rule: str = "eer"
@@ -185,7 +186,6 @@ def _optimiser(cfg: TrainConfig, model: torch.nn.Module, n_items: int):
     steps = cfg.epochs * math.ceil(n_items / cfg.batch_size)
     warm = max(1, int(cfg.warmup_fraction * steps))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-
     def schedule(step: int) -> float:  # multiplier of lr
         if step < warm:
             return (step + 1) / warm
@@ -260,7 +260,7 @@ def setup_run(cfg: TrainConfig) -> Run:
     if cfg.init and not saved:
         _init_from(model, cfg.init, cfg.arch)
     model.to(device).to(memory_format=torch.channels_last)  # oneDNN's fast layout for the CNN
-    augment = RobustAugment() if cfg.augment else None
+    augment = RobustAugment(downscale=(cfg.downscale[0], cfg.downscale[1])) if cfg.augment else None
     dataset = TrackDataset(
         data.items,
         cache_dir,
