@@ -69,7 +69,7 @@ class TrainConfig:
     pos_weight: str = "auto"  # "auto" (negatives/positives as the loop sees them), "none", or a number
     oversample: bool = True  # draw REAL and FAKE sources with equal probability
     augment: bool = True
-    downscale: tuple[float, float] = (0.4, 0.9)  # augmentation's shrink-and-restore range (augment.py)
+    downscale: tuple[float, float] = RobustAugment.downscale  # the augmentation's shrink-and-restore range
     frame_loss_weight: float = 0.5
     aggregation: str | None = None  # None: pick on val (calibrate.py)
     threshold_rule: str = "eer"
