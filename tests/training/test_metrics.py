@@ -101,6 +101,17 @@ def test_choose_threshold() -> None:
         choose_threshold(y, p, "bogus")  # type: ignore[arg-type]
 
 
+def test_fpr5_threshold_flags_at_most_one_real_in_twenty() -> None:
+    rng = np.random.default_rng(0)
+    reals, fakes = rng.uniform(0.0, 0.8, 200), rng.uniform(0.3, 1.0, 50)  # overlapping: EER flags many
+    y = np.r_[np.zeros(200, int), np.ones(50, int)]
+    p = np.r_[reals, fakes]
+    cut = choose_threshold(y, p, "fpr5")
+    assert (reals >= cut).sum() == 10  # floor(5 % of 200): the 10 most fake-looking reals, no more
+    assert (reals >= choose_threshold(y, p, "eer")).mean() > 0.2  # what the rule is for
+    assert choose_threshold(np.array([0, 1]), np.array([0.4, 0.9]), "fpr5") > 0.4  # one real: not flagged
+
+
 def test_log_loss_is_clipped_binary_cross_entropy() -> None:
     assert log_loss(LABELS, PROBS) == pytest.approx(-np.mean(np.log([0.9, 0.6, 0.35, 0.8])))
     assert log_loss(np.array([1, 0]), np.array([0.0, 1.0])) == pytest.approx(-np.log(1e-6))  # finite

@@ -14,6 +14,7 @@ import json
 import sys
 
 from .datasets import LAYOUTS
+from .metrics import THRESHOLD_RULES
 
 _HEADLINE = (
     "video_auc",
@@ -233,7 +234,7 @@ def register(subparsers) -> None:
         help="fix the video score rule (default: best on val)",
     )
     t.add_argument(
-        "--threshold-rule", choices=("eer", "f1"), help="how val picks the threshold (default eer)"
+        "--threshold-rule", choices=THRESHOLD_RULES, help="how val picks the threshold (default eer)"
     )
     t.add_argument("--seed", type=int)
     t.add_argument("--patience", type=int, help="early-stop patience in epochs (0: off; default 5)")
@@ -293,6 +294,6 @@ def register(subparsers) -> None:
     )
     c.add_argument("--split-of", help="take the split from this checkpoint's training recipe")
     c.add_argument("--cache", help="crop cache (default: the training cache if present, else next to OUT)")
-    c.add_argument("--threshold-rule", default="eer", choices=("eer", "f1"))
+    c.add_argument("--threshold-rule", default="eer", choices=THRESHOLD_RULES)
     c.add_argument("--workers", type=int, default=2, help="prepare processes (default 2)")
     c.set_defaults(func=cmd_calibrate)
