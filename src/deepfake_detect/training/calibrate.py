@@ -16,8 +16,9 @@ The rule, stated once (and stored in the checkpoint's `extra`):
    offset, and a model trained on a shifted class mix or on SBI is offset: that is how the seed ended up
    calling all FAKE.)
 3. Threshold: the equal-error-rate point of the calibrated video probabilities by default (``"eer"``: as
-   many REAL flagged as FAKE missed, and independent of the val set's REAL/FAKE mix, unlike F1), or the
-   F1-maximising cut (``"f1"``).
+   many REAL flagged as FAKE missed, and independent of the val set's REAL/FAKE mix, unlike F1), the
+   F1-maximising cut (``"f1"``), or a fixed false-alarm rate on the val reals (``"fpr5"``:
+   `metrics.choose_threshold` says why).
 
 Videos without a face track take no part. With one class only nothing can be fitted: the defaults stay.
 """
