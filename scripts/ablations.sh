@@ -4,7 +4,7 @@
 #   scripts/ablations.sh            # all runs into runs/ablation-*
 #   RUNS="scratch nosbi" scripts/ablations.sh
 # sbipairs: 16 pairs = 32 windows per batch, the reference's compute per step; run F of docs/training.md is
-# this arm with EPOCHS=2, run G with EPOCHS=4. lowres (run H, EPOCHS=4): sbipairs with the downscale
+# this arm with EPOCHS=2, run G with EPOCHS=4. lowres (run H, EPOCHS=4; run I, EPOCHS=3): sbipairs with the downscale
 # augmentation reaching 0.2 (a 224 px crop's face shrunk to ~34 px, MIN_FACE_SIZE). DEVICE=cuda on a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
