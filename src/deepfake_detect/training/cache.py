@@ -145,10 +145,21 @@ def process_source(
     )
 
 
+_SHOWN_BOX = re.compile(r"_box(\d+)-(\d+)-(\d+)-(\d+)\.jpg$")  # an exported strip (export.py)
+
+
 def load_track(cache_dir: str | Path, track: TrackFile, size: int) -> np.ndarray:
-    """A cached track's patches: [T, size, size, 3] uint8 RGB."""
-    strip = read_image_rgb(Path(cache_dir) / track.file)  # [T*size, size, 3]
-    return strip.reshape(-1, size, size, 3)
+    """A cached track's patches: [T, size, size, 3] uint8 RGB. An exported JPEG strip holds only the
+    part of each patch that is not padding, at the box its name gives: pasted back into black patches."""
+    strip = read_image_rgb(Path(cache_dir) / track.file)  # [T*size, size, 3], or [T*h, w, 3] exported
+    shown = _SHOWN_BOX.search(track.file)
+    if shown is None:
+        return strip.reshape(-1, size, size, 3)
+    x0, y0, x1, y1 = map(int, shown.groups())
+    inner = strip.reshape(-1, y1 - y0, x1 - x0, 3)
+    patches = np.zeros((len(inner), size, size, 3), np.uint8)
+    patches[:, y0:y1, x0:x1] = inner
+    return patches
 
 
 def read_index(cache_dir: str | Path) -> dict[str, CacheRecord]:

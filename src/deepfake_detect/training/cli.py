@@ -4,6 +4,7 @@ deepfake-detect prepare DATA... --cache runs/cache              # faces -> crop 
 deepfake-detect train DATA... --arch resnet18_lstm --epochs 10 --out runs/r18 [--max-minutes 30]
 deepfake-detect train --resume runs/r18 --epochs 20             # continue a run
 deepfake-detect evaluate DATA... --model runs/r18/best.safetensors --out runs/r18/eval [--split val]
+deepfake-detect export-cache runs/cache runs/cache-small --size 256      # compact copy to train elsewhere
 """
 
 from __future__ import annotations
@@ -122,6 +123,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_cache(args: argparse.Namespace) -> int:
+    from .export import export_cache
+
+    print(json.dumps(export_cache(args.cache, args.out, args.size, args.frames, args.quality, args.progress)))
+    return 0
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("prepare", help="detect, track and crop faces into a training cache")
     _data_args(p)
@@ -224,7 +232,10 @@ def register(subparsers) -> None:
     t.add_argument("--oversample", action=argparse.BooleanOptionalAction, help="class-balanced sampling")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, help="robustness augmentation")
     t.add_argument(
-        "--downscale", type=float, nargs=2, metavar=("LO", "HI"),
+        "--downscale",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
         help="augmentation shrinks crops to this fraction and back (default 0.4 0.9)",
     )
     t.add_argument("--frame-loss-weight", type=float, help="weight of the per-frame loss (default 0.5)")
@@ -297,3 +308,14 @@ def register(subparsers) -> None:
     c.add_argument("--threshold-rule", default="eer", choices=THRESHOLD_RULES)
     c.add_argument("--workers", type=int, default=2, help="prepare processes (default 2)")
     c.set_defaults(func=cmd_calibrate)
+
+    x = subparsers.add_parser(
+        "export-cache", help="a compact copy of a crop cache (JPEG, smaller patches) to train elsewhere"
+    )
+    x.add_argument("cache", help="the crop cache to copy")
+    x.add_argument("out", help="the new cache folder (must not exist or be empty)")
+    x.add_argument("--size", type=int, required=True, help="patch side in the copy (train --cache-size)")
+    x.add_argument("--frames", type=int, default=2, help="patches kept per track (default 2)")
+    x.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
+    x.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    x.set_defaults(func=cmd_export_cache)

@@ -163,14 +163,14 @@ def _training_data(cfg: TrainConfig, face: FaceSpec, cache_dir: Path) -> Trainin
     p_sbi = cfg.p_sbi if sbi else 0.0
     if not val_src:
         log.warning("no validation set: the checkpoints keep threshold 0.5 and temperature 1 (uncalibrated)")
-    val = ScoringSet(val_src, records, cache_dir, face)
+    val = ScoringSet(val_src, records, cache_dir, face, remember=True)  # scored every epoch
     copies = None
     if val_src and not any(s.label for s in val_src):
         val.add_sbi_copies()
     elif val_src and sbi:  # monitored, not calibrated on: can the model see blending on unseen faces?
-        copies = ScoringSet([s for s in val_src if not s.label], dict(records), cache_dir, face)
+        copies = ScoringSet([s for s in val_src if not s.label], dict(records), cache_dir, face, True)
         copies.sources = copies.add_sbi_copies()
-    monitor = ScoringSet(report, records, cache_dir, face) if report else None
+    monitor = ScoringSet(report, records, cache_dir, face, remember=True) if report else None
     items = build_items(records, train_src)
     if cfg.sbi_landmarks == 5:  # the comparison run: masks from MTCNN's 5 points only
         items = [dataclasses.replace(it, landmarks68=None) for it in items]
@@ -186,6 +186,7 @@ def _optimiser(cfg: TrainConfig, model: torch.nn.Module, n_items: int):
     steps = cfg.epochs * math.ceil(n_items / cfg.batch_size)
     warm = max(1, int(cfg.warmup_fraction * steps))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
     def schedule(step: int) -> float:  # multiplier of lr
         if step < warm:
             return (step + 1) / warm

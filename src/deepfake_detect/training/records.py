@@ -47,7 +47,8 @@ class CachedTrack:
             "file": self.file,
             "positions": self.positions,
             "boxes": self.boxes,
-            "landmarks": np.round(self.landmarks, 2).tolist(),
+            # float64 before rounding: float32 values would print as 151.6199951171875, not 151.62
+            "landmarks": np.round(self.landmarks.astype(np.float64), 2).tolist(),
             "scores": self.scores,
         }
         if self.landmarks68 is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import cv2
 import torch
 
 from ..faces import FaceSpec
@@ -22,6 +23,11 @@ from .scoring import ScoringSet
 
 if TYPE_CHECKING:
     from .recipe import TrainConfig
+
+
+def _one_thread(_: int) -> None:
+    """A loader worker is one process per core: OpenCV's own thread pool would only oversubscribe it."""
+    cv2.setNumThreads(1)
 
 
 @dataclass
@@ -74,6 +80,7 @@ class Run:
             sampler=sampler,
             collate_fn=functools.partial(collate, frames=self.config.frames),
             num_workers=self.cfg.loader_workers,
+            worker_init_fn=_one_thread if self.cfg.loader_workers else None,
         )
 
     def prep(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,12 +55,21 @@ class ScoringSet:
     records: dict[str, CacheRecord]
     cache_dir: Path
     face: FaceSpec
+    remember: bool = False  # keep the crops for the next `score` (a training run's every-epoch sets)
+    _kept: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     def crops(self, item: TrackItem) -> np.ndarray:
         """A track's crops as the model sees them, [T, S, S, 3] uint8; SBI copies blended reproducibly
-        (on the patches, as in training)."""
+        (on the patches, as in training). Why `remember`: blending the val reals' SBI copies costs more
+        than scoring them (~10 ms a patch), and they are the same every epoch."""
+        key = (item.key, item.track_id)
+        if key in self._kept:
+            return self._kept[key]
         patches = load_track(self.cache_dir, item, self.face.crop.patch_size)
-        return crops_from_patches(sbi_copy_crops(patches, item), self.face.crop)
+        crops = crops_from_patches(sbi_copy_crops(patches, item), self.face.crop)
+        if self.remember:
+            self._kept[key] = crops
+        return crops
 
     def add_sbi_copies(self) -> list[Source]:
         """Add a Self-Blended FAKE copy of every real source (`samples.sbi_copies`); returns the copies."""

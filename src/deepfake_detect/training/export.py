@@ -1,0 +1,108 @@
+"""`export-cache`: a compact copy of a crop cache, for training where the full cache cannot travel.
+
+Why: the SBI recipe's cache (`prepare --size 352 --frames 8 --dlib`, 12,672 sources) is ~940 MB of
+lossless PNG strips, while a lent GPU machine takes 64 MiB per call. The copy keeps the layout and the
+index, so `train --cache COPY` reads it unchanged; three things differ, each chosen by an argument:
+
+- the patches are resized to `size` pixels (landmarks and the spec's patch size scaled to match), so
+  the model's crops are cut from the smaller patch, in training and, through the checkpoint's
+  `patch_size`, in serving alike;
+- each track keeps at most `frames` patches (a centred run of consecutive ones, every per-frame field
+  cut to match): photos have one anyway, and the recipe trains on windows of two;
+- strips are JPEG. The black padding past the frame's edge (common to the track's frames) is cut off
+  before encoding and its box goes into the file name (`_box<x0>-<y0>-<x1>-<y1>.jpg`);
+  `cache.load_track` pastes the strip back into a zero patch, so that padding stays exactly black
+  (JPEG would smear it, and `samples.valid_box` reads it). Padding that only some frames of a track have
+  (a face moving near the edge) is smeared, by a few grey levels.
+
+>>> export_cache("runs/cache-wide352", "runs/cache-gpu", size=256, frames=2, quality=90)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .cache import INDEX, SPEC, load_track, read_index, read_spec
+from .records import CachedTrack
+
+
+def _keep(n: int, frames: int) -> slice:
+    start = max(0, (n - frames) // 2)
+    return slice(start, start + min(n, frames))
+
+
+def _shown(patches: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the union over frames of what is not padding (all of it when nothing is)."""
+    seen = np.any(patches, axis=(0, 3))  # [P, P]
+    rows, cols = np.nonzero(seen.any(axis=1))[0], np.nonzero(seen.any(axis=0))[0]
+    if not len(rows):
+        return 0, 0, patches.shape[2], patches.shape[1]
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def export_track(
+    src: Path, dst: Path, track: CachedTrack, patch: int, size: int, frames: int, quality: int
+) -> CachedTrack:
+    """Write one track's compact strip under `dst`; returns its index entry."""
+    keep = _keep(len(track), frames)
+    patches = load_track(src, track, patch)[keep]  # [t, P, P, 3]
+    if size != patch:
+        interp = cv2.INTER_AREA if size < patch else cv2.INTER_LINEAR
+        patches = np.stack([cv2.resize(p, (size, size), interpolation=interp) for p in patches])
+    x0, y0, x1, y1 = _shown(patches)
+    strip = patches[:, y0:y1, x0:x1].reshape(-1, x1 - x0, 3)  # [t * h, w, 3]
+    rel = str(Path(track.file).with_suffix("")) + f"_box{x0}-{y0}-{x1}-{y1}.jpg"
+    out = dst / rel
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), strip[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality]):
+        raise OSError(f"cannot write {out}")
+    k = size / patch
+    lm68 = None if track.landmarks68 is None else np.round(track.landmarks68[keep] * k, 1)
+    return dataclasses.replace(
+        track,
+        file=rel,
+        positions=track.positions[keep],
+        boxes=[[round(float(v), 2) for v in box] for box in track.boxes[keep]],  # frame pixels: unscaled
+        landmarks=track.landmarks[keep] * k,
+        scores=track.scores[keep],
+        landmarks68=lm68,
+    )
+
+
+def export_cache(
+    src: str | Path, dst: str | Path, size: int, frames: int, quality: int = 90, progress: bool = True
+) -> dict:
+    """Copy cache `src` into a compact cache `dst` (module docstring); returns counts and bytes."""
+    from tqdm import tqdm
+
+    src, dst = Path(src), Path(dst)
+    spec = read_spec(src)
+    if spec is None:
+        raise ValueError(f"{src} is not a crop cache (no {SPEC})")
+    if dst.exists() and any(dst.iterdir()):
+        raise ValueError(f"{dst} is not empty: export into a new folder")
+    dst.mkdir(parents=True, exist_ok=True)
+    new_spec = dataclasses.replace(spec, size=size)
+    (dst / SPEC).write_text(json.dumps(dataclasses.asdict(new_spec), indent=2))
+    records = read_index(src)
+    n_bytes = 0
+    with open(dst / INDEX, "w") as index:
+        bar = tqdm(records.values(), desc="export", unit="source", disable=not progress, file=sys.stderr)
+        for rec in bar:
+            tracks = [export_track(src, dst, t, spec.size, size, frames, quality) for t in rec.tracks]
+            n_bytes += sum((dst / t.file).stat().st_size for t in tracks)
+            out = dataclasses.replace(rec, tracks=tracks)
+            index.write(json.dumps(out.to_json()) + "\n")
+    return {
+        "sources": len(records),
+        "tracks": sum(len(r.tracks) for r in records.values()),
+        "strip_mb": round(n_bytes / 2**20, 1),
+        "index_mb": round((dst / INDEX).stat().st_size / 2**20, 1),
+        "spec": dataclasses.asdict(new_spec),
+    }
