@@ -41,7 +41,7 @@ def test_copy_keeps_every_record_with_fewer_smaller_patches(original: Path, tmp_
 
 
 def test_padding_survives_jpeg_exactly(original: Path, tmp_path: Path) -> None:
-    export_cache(original, tmp_path / "copy", size=160, frames=8, quality=75, progress=False)
+    export_cache(original, tmp_path / "copy", size=160, frames=8, quality=75, fmt="jpg", progress=False)
     padded = 0
     for key, rec in read_index(tmp_path / "copy").items():
         for new, old in zip(rec.tracks, read_index(original)[key].tracks, strict=True):

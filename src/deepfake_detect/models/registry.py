@@ -57,8 +57,8 @@ class ModelConfig:
     def normalize(self, crops: torch.Tensor) -> torch.Tensor:
         """[..., S, S, 3] uint8 RGB crops -> [..., 3, S, S] float32 normalised: the model's input, for
         serving and training alike."""
-        mean = torch.tensor(self.mean, dtype=torch.float32).view(3, 1, 1) * 255.0
-        std = torch.tensor(self.std, dtype=torch.float32).view(3, 1, 1) * 255.0
+        mean = torch.tensor(self.mean, dtype=torch.float32, device=crops.device).view(3, 1, 1) * 255.0
+        std = torch.tensor(self.std, dtype=torch.float32, device=crops.device).view(3, 1, 1) * 255.0
         return (crops.movedim(-1, -3).float() - mean) / std
 
     def to_dict(self) -> dict:

@@ -145,11 +145,11 @@ def process_source(
     )
 
 
-_SHOWN_BOX = re.compile(r"_box(\d+)-(\d+)-(\d+)-(\d+)\.jpg$")  # an exported strip (export.py)
+_SHOWN_BOX = re.compile(r"_box(\d+)-(\d+)-(\d+)-(\d+)\.(?:webp|jpg)$")  # an exported strip (export.py)
 
 
 def load_track(cache_dir: str | Path, track: TrackFile, size: int) -> np.ndarray:
-    """A cached track's patches: [T, size, size, 3] uint8 RGB. An exported JPEG strip holds only the
+    """A cached track's patches: [T, size, size, 3] uint8 RGB. An exported (lossy) strip holds only the
     part of each patch that is not padding, at the box its name gives: pasted back into black patches."""
     strip = read_image_rgb(Path(cache_dir) / track.file)  # [T*size, size, 3], or [T*h, w, 3] exported
     shown = _SHOWN_BOX.search(track.file)

@@ -126,7 +126,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_export_cache(args: argparse.Namespace) -> int:
     from .export import export_cache
 
-    print(json.dumps(export_cache(args.cache, args.out, args.size, args.frames, args.quality, args.progress)))
+    kw = dict(quality=args.quality, fmt=args.fmt, progress=args.progress)
+    print(json.dumps(export_cache(args.cache, args.out, args.size, args.frames, **kw)))
     return 0
 
 
@@ -310,12 +311,13 @@ def register(subparsers) -> None:
     c.set_defaults(func=cmd_calibrate)
 
     x = subparsers.add_parser(
-        "export-cache", help="a compact copy of a crop cache (JPEG, smaller patches) to train elsewhere"
+        "export-cache", help="a compact copy of a crop cache (WebP, smaller patches) to train elsewhere"
     )
     x.add_argument("cache", help="the crop cache to copy")
     x.add_argument("out", help="the new cache folder (must not exist or be empty)")
     x.add_argument("--size", type=int, required=True, help="patch side in the copy (train --cache-size)")
     x.add_argument("--frames", type=int, default=2, help="patches kept per track (default 2)")
-    x.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
+    x.add_argument("--format", dest="fmt", default="webp", choices=("webp", "jpg"), help="default webp")
+    x.add_argument("--quality", type=int, default=90, help="WebP / JPEG quality (default 90)")
     x.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     x.set_defaults(func=cmd_export_cache)
