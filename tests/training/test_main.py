@@ -1,0 +1,24 @@
+"""`python -m deepfake_detect.training`: the training commands on a machine without the server's packages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_training_commands_import_no_server_package() -> None:
+    code = (
+        "import sys, deepfake_detect.training.__main__, deepfake_detect.training.train, "
+        "deepfake_detect.training.export; "
+        "print(sorted(m for m in ('fastapi', 'sqlalchemy', 'ray', 'starlette') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_help_lists_the_training_commands() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "deepfake_detect.training", "--help"], capture_output=True, text=True, check=True
+    )
+    for command in ("prepare", "train", "evaluate", "calibrate", "export-cache"):
+        assert command in out.stdout
