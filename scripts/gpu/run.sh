@@ -6,6 +6,10 @@
 set -uo pipefail
 EPOCHS=${1:?epochs} MINUTES=${2:?whole minutes of training}
 OUT=${OUT:-runs/gpu-out} DATA_ROOT=$(cat .gpu/data_root)
+if [ -n "$(find "$DATA_ROOT" -type f -size +0 ! -name '*.csv' ! -name '*.json' -print -quit 2>/dev/null)" ]; then
+    echo "refusing: $DATA_ROOT holds the real data, which the skeleton would overwrite: run this on the GPU machine" >&2
+    exit 2
+fi
 mkdir -p "$OUT" runs
 T0=$(date +%s)
 say() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
