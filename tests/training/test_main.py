@@ -17,8 +17,7 @@ def test_training_commands_import_no_server_package() -> None:
 
 
 def test_help_lists_the_training_commands() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "deepfake_detect.training", "--help"], capture_output=True, text=True, check=True
-    )
+    command = [sys.executable, "-m", "deepfake_detect.training", "--help"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
     for command in ("prepare", "train", "evaluate", "calibrate", "export-cache"):
         assert command in out.stdout
