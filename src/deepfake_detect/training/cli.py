@@ -14,21 +14,11 @@ import dataclasses
 import json
 import sys
 
+from . import export
 from .datasets import LAYOUTS
 from .metrics import THRESHOLD_RULES
 
-_HEADLINE = (
-    "video_auc",
-    "video_auc_ci95",
-    "frame_auc",
-    "log_loss",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "eer",
-    "ap",
-)
+_HEADLINE = "video_auc video_auc_ci95 frame_auc log_loss accuracy precision recall f1 eer ap".split()
 
 
 def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -120,14 +110,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     kw |= dict(threshold_rule=args.threshold_rule, workers=args.workers, progress=args.progress)
     _, summary = recalibrate(args.data, args.model, args.out, **kw)
     print(json.dumps(summary | {"out": str(args.out)}))
-    return 0
-
-
-def cmd_export_cache(args: argparse.Namespace) -> int:
-    from .export import export_cache
-
-    kw = dict(quality=args.quality, fmt=args.fmt, progress=args.progress)
-    print(json.dumps(export_cache(args.cache, args.out, args.size, args.frames, **kw)))
     return 0
 
 
@@ -310,14 +292,4 @@ def register(subparsers) -> None:
     c.add_argument("--workers", type=int, default=2, help="prepare processes (default 2)")
     c.set_defaults(func=cmd_calibrate)
 
-    x = subparsers.add_parser(
-        "export-cache", help="a compact copy of a crop cache (WebP, smaller patches) to train elsewhere"
-    )
-    x.add_argument("cache", help="the crop cache to copy")
-    x.add_argument("out", help="the new cache folder (must not exist or be empty)")
-    x.add_argument("--size", type=int, required=True, help="patch side in the copy (train --cache-size)")
-    x.add_argument("--frames", type=int, default=2, help="patches kept per track (default 2)")
-    x.add_argument("--format", dest="fmt", default="webp", choices=("webp", "jpg"), help="default webp")
-    x.add_argument("--quality", type=int, default=90, help="WebP / JPEG quality (default 90)")
-    x.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    x.set_defaults(func=cmd_export_cache)
+    export.register(subparsers)

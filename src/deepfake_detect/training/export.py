@@ -23,6 +23,7 @@ index, so `train --cache COPY` reads it unchanged; three things differ, each cho
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import sys
@@ -120,3 +121,24 @@ def export_cache(
         "index_mb": round((dst / INDEX).stat().st_size / 2**20, 1),
         "spec": dataclasses.asdict(new_spec),
     }
+
+
+def register(subparsers) -> None:
+    """`deepfake-detect export-cache CACHE OUT --size N [--frames 2] [--format webp] [--quality 90]`."""
+    x = subparsers.add_parser(
+        "export-cache", help="a compact copy of a crop cache (WebP, smaller patches) to train elsewhere"
+    )
+    x.add_argument("cache", help="the crop cache to copy")
+    x.add_argument("out", help="the new cache folder (must not exist or be empty)")
+    x.add_argument("--size", type=int, required=True, help="patch side in the copy (train --cache-size)")
+    x.add_argument("--frames", type=int, default=2, help="patches kept per track (default 2)")
+    x.add_argument("--format", dest="fmt", default="webp", choices=tuple(FORMATS), help="default webp")
+    x.add_argument("--quality", type=int, default=90, help="WebP / JPEG quality (default 90)")
+    x.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    x.set_defaults(func=_cmd)
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    kw = dict(quality=args.quality, fmt=args.fmt, progress=args.progress)
+    print(json.dumps(export_cache(args.cache, args.out, args.size, args.frames, **kw)))
+    return 0

@@ -205,18 +205,7 @@ def _pos_weight(cfg: TrainConfig, data: TrainingData) -> tuple[float | None, flo
     return (None if cfg.pos_weight == "none" else float(cfg.pos_weight)), positive
 
 
-_NOT_RECIPE = (
-    "data",
-    "val",
-    "report",
-    "out",
-    "cache",
-    "progress",
-    "resume",
-    "threads",
-    "loader_workers",
-    "ram_cache_mb",
-)
+_NOT_RECIPE = "data val report out cache progress resume threads loader_workers ram_cache_mb".split()
 
 
 def _summaries(cfg, config, data: TrainingData, cache_dir: Path, device: str, pos_weight, positive):
