@@ -34,20 +34,12 @@ import numpy as np
 
 from .cache import INDEX, SPEC, load_track, read_index, read_spec
 from .records import CachedTrack
+from .samples import valid_box
 
 
 def _keep(n: int, frames: int) -> slice:
     start = max(0, (n - frames) // 2)
     return slice(start, start + min(n, frames))
-
-
-def _shown(patches: np.ndarray) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1): the union over frames of what is not padding (all of it when nothing is)."""
-    seen = np.any(patches, axis=(0, 3))  # [P, P]
-    rows, cols = np.nonzero(seen.any(axis=1))[0], np.nonzero(seen.any(axis=0))[0]
-    if not len(rows):
-        return 0, 0, patches.shape[2], patches.shape[1]
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 FORMATS = {"webp": cv2.IMWRITE_WEBP_QUALITY, "jpg": cv2.IMWRITE_JPEG_QUALITY}
@@ -62,7 +54,7 @@ def export_track(
     if size != patch:
         interp = cv2.INTER_AREA if size < patch else cv2.INTER_LINEAR
         patches = np.stack([cv2.resize(p, (size, size), interpolation=interp) for p in patches])
-    x0, y0, x1, y1 = _shown(patches)
+    x0, y0, x1, y1 = valid_box(patches.max(axis=0))  # what any frame shows, past the common padding
     strip = patches[:, y0:y1, x0:x1].reshape(-1, x1 - x0, 3)  # [t * h, w, 3]
     rel = str(Path(track.file).with_suffix("")) + f"_box{x0}-{y0}-{x1}-{y1}.{fmt}"
     out = dst / rel
