@@ -5,23 +5,25 @@
 #   RUNS="scratch nosbi" scripts/ablations.sh
 # sbipairs: 16 pairs = 32 windows per batch, the reference's compute per step; run F of docs/training.md is
 # this arm with EPOCHS=2, run G with EPOCHS=4. lowres (run H, EPOCHS=4; run I, EPOCHS=3): sbipairs with the downscale
-# augmentation reaching 0.2 (a 224 px crop's face shrunk to ~34 px, MIN_FACE_SIZE). DEVICE=cuda on a GPU.
+# augmentation reaching 0.2 (a 224 px crop's face shrunk to ~34 px, MIN_FACE_SIZE). DEVICE=cuda on a GPU;
+# CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
 CACHE=${CACHE:-runs/cache-wide352}
 RUNS=${RUNS:-"reference scratch nosbi mtcnn5"}
-BIN=.venv/bin
+CACHE_SIZE=${CACHE_SIZE:-352} LOADER_WORKERS=${LOADER_WORKERS:-1} OUT_DIR=${OUT_DIR:-runs}
+TRAIN=${TRAIN:-.venv/bin/deepfake-detect}  # scripts/gpu/run.sh: "timeout N python3 -m deepfake_detect.training"
 
 common=(
     "$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_heads" "$DATA/faces" "$DATA/timit"
     --report "$DATA/dev/frames" --report "$DATA/dev/talking_heads"
-    --cache "$CACHE" --cache-frames 8 --cache-scale 1.8 --cache-size 352 --dlib
+    --cache "$CACHE" --cache-frames 8 --cache-scale 1.8 --cache-size "$CACHE_SIZE" --dlib
     --arch efficientnet_lite0_lstm --epochs "${EPOCHS:-1}" --batch-size 32 --frames 2 --lr 5e-4
     --p-sbi 0.3 --jitter 0.8 1.6
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5
-    --val-fraction 0.12 --patience 0 --loader-workers 1 --seed 0 --device "${DEVICE:-auto}"
-    ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"}
+    --val-fraction 0.12 --patience 0 --loader-workers "$LOADER_WORKERS" --seed 0 --device "${DEVICE:-auto}"
+    ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${THREADS:+--threads "$THREADS"}
 )
 for run in $RUNS; do
     case $run in
@@ -33,5 +35,5 @@ for run in $RUNS; do
         lowres) extra=(--sbi-only --sbi-pairs --batch-size 16 --downscale 0.2 0.9) ;;  # + faces down to MIN_FACE_SIZE
         *) echo "unknown run $run" >&2; exit 2 ;;
     esac
-    $BIN/deepfake-detect train "${common[@]}" "${extra[@]}" --out "runs/ablation-$run" --no-progress
+    $TRAIN train "${common[@]}" "${extra[@]}" --out "$OUT_DIR/ablation-$run" --no-progress
 done

@@ -33,20 +33,15 @@ strip = glob.glob("runs/cache-gpu256/crops/*/*.webp")[0]
 assert cv2.imread(strip) is not None, f"OpenCV cannot read {strip}"
 print("preflight ok: torch", torch.__version__, "timm", timm.__version__, "cv2", cv2.__version__)
 PY
-D=$DATA_ROOT
-# scripts/ablations.sh's lowres arm (runs H, I) on the exported cache, with 14 loader processes.
-timeout $(( MINUTES * 60 + 80 )) python3 -m deepfake_detect.training train \
-    $D/dfdc_faces $D/utkface $D/talking_heads $D/faces $D/timit --report $D/dev/frames --report $D/dev/talking_heads \
-    --cache runs/cache-gpu256 --cache-frames 8 --cache-scale 1.8 --cache-size 256 --dlib \
-    --arch efficientnet_lite0_lstm --epochs "$EPOCHS" --batch-size 16 --frames 2 --lr 5e-4 \
-    --p-sbi 0.3 --jitter 0.8 1.6 --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5 \
-    --val-fraction 0.12 --patience 0 --loader-workers 14 --threads 2 --seed 0 --device cuda \
-    --max-minutes "$MINUTES" --sbi-only --sbi-pairs --downscale 0.2 0.9 --out /tmp/run --no-progress \
-    > "$OUT/train.log" 2>&1
+# scripts/ablations.sh's lowres arm (runs H, I, J) on the exported cache, with 14 loader processes.
+DATA=$DATA_ROOT CACHE=runs/cache-gpu256 CACHE_SIZE=256 LOADER_WORKERS=14 THREADS=2 DEVICE=cuda OUT_DIR=/tmp \
+    EPOCHS=$EPOCHS MAX_MINUTES=$MINUTES RUNS=lowres \
+    TRAIN="timeout $(( MINUTES * 60 + 80 )) python3 -m deepfake_detect.training" \
+    bash scripts/ablations.sh > "$OUT/train.log" 2>&1
 say "train exit $?"
-cp /tmp/run/metrics.jsonl /tmp/run/summary.json /tmp/run/training_curves.png "$OUT/" 2>/dev/null
-epochs=$(ls /tmp/run/epoch_*.safetensors 2>/dev/null | sort -V)
+cp /tmp/ablation-lowres/metrics.jsonl /tmp/ablation-lowres/summary.json /tmp/ablation-lowres/training_curves.png "$OUT/" 2>/dev/null
+epochs=$(ls /tmp/ablation-lowres/epoch_*.safetensors 2>/dev/null | sort -V)
 n=$(echo "$epochs" | wc -l)
-python3 scripts/gpu/half.py "$OUT" /tmp/run/best.safetensors \
+python3 scripts/gpu/half.py "$OUT" /tmp/ablation-lowres/best.safetensors \
     $(echo "$epochs" | sed -n "$(( (n + 1) / 2 ))p") $(echo "$epochs" | tail -1)
 say "done"; ls -la "$OUT"; tail -4 "$OUT/train.log" | cut -c1-400
