@@ -206,3 +206,23 @@ def test_data_that_is_all_held_out_says_so(tmp_path: Path, dfdc_dir: Path, run_d
     cfg = TrainConfig(data=[str(part.parent)], out=str(tmp_path / "out"), cache=str(run_dir / "cache"))
     with pytest.raises(ValueError, match='"split": "test"'):
         setup_run(dataclasses.replace(cfg, progress=False, prepare_workers=1))
+
+
+def test_loader_workers_start_after_opencv_ran_threads(run_dir, dfdc_dir, tmp_path, monkeypatch) -> None:
+    """Validation runs OpenCV's thread pool in the trainer; a loader worker forked after that hung for good
+    (runs J and K of docs/training.md, after epoch 1). The timeout makes a hang fail here, not stall."""
+    import cv2
+
+    from deepfake_detect.training import run as run_module
+
+    monkeypatch.setattr(run_module, "LOADER_TIMEOUT_S", 60.0)
+    run = setup_run(TrainConfig(**_tiny_config(run_dir, dfdc_dir, tmp_path), loader_workers=1))
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        big = np.random.default_rng(0).integers(0, 255, (3000, 3000, 3), dtype=np.uint8)
+        cv2.resize(cv2.GaussianBlur(big, (31, 31), 5), (1000, 1000))  # the trainer's pool now has threads
+        x, steps, y, _ = next(iter(run.loader(2)))
+    finally:
+        cv2.setNumThreads(before)
+    assert x.dtype == torch.uint8 and len(y) == len(steps) > 0

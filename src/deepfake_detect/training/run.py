@@ -25,6 +25,14 @@ if TYPE_CHECKING:
     from .recipe import TrainConfig
 
 
+# A loader worker is started fresh ("spawn"), as `prepare`'s are: a worker forked from a trainer whose OpenCV
+# thread pool had run (validation blends SBI copies) hung for good in cv2.setNumThreads, 0 CPU, after epoch 1
+# (runs J and K; tests/training/test_train_e2e.py reproduces it). Spawning costs ~3 s per epoch. The timeout
+# turns any other stuck worker into an error that `--resume` recovers from, instead of a silent stall.
+LOADER_CONTEXT = "spawn"
+LOADER_TIMEOUT_S = 600.0
+
+
 def _one_thread(_: int) -> None:
     """A loader worker is one process per core: OpenCV's own thread pool would only oversubscribe it."""
     cv2.setNumThreads(1)
@@ -74,13 +82,16 @@ class Run:
             sampler = torch.utils.data.RandomSampler(
                 self.dataset, generator=torch.Generator().manual_seed(seed)
             )
+        workers = self.cfg.loader_workers
         return torch.utils.data.DataLoader(
             self.dataset,
             self.cfg.batch_size,
             sampler=sampler,
             collate_fn=functools.partial(collate, frames=self.config.frames),
-            num_workers=self.cfg.loader_workers,
-            worker_init_fn=_one_thread if self.cfg.loader_workers else None,
+            num_workers=workers,
+            worker_init_fn=_one_thread if workers else None,
+            multiprocessing_context=LOADER_CONTEXT if workers else None,
+            timeout=LOADER_TIMEOUT_S if workers else 0,
         )
 
     def prep(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
