@@ -194,6 +194,12 @@ def _check_spec(cache_dir: Path, spec: CacheSpec) -> CacheSpec:
     return existing
 
 
+# How worker processes start, here and for training's loader (`run.Run.loader`): spawn, not fork. A child
+# forked from a process whose OpenMP or OpenCV thread pool has run can deadlock: training's loader workers
+# hung for good in cv2.setNumThreads after epoch 1's validation (runs J and K of docs/training.md;
+# tests/training/test_train_e2e.py reproduces it).
+WORKER_START = "spawn"
+
 _WORKER: dict = {}
 
 
@@ -250,8 +256,7 @@ def prepare(
                 for s in todo:
                     keep(process_source(s, spec, detector, cache_dir, landmarker))
             else:
-                # spawn, not fork: forking a process whose OpenMP pool is running can deadlock.
-                ctx = multiprocessing.get_context("spawn")
+                ctx = multiprocessing.get_context(WORKER_START)
                 with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=(spec,)) as pool:
                     for fut in as_completed([pool.submit(_work, s, spec, cache_dir) for s in todo]):
                         keep(fut.result())

@@ -15,6 +15,7 @@ import torch
 from ..faces import FaceSpec
 from ..models.cnn_lstm import CnnLstm
 from ..models.registry import ModelConfig
+from .cache import WORKER_START
 from .datasets import Source
 from .records import CacheRecord
 from .samples import TrackDataset, TrackItem, collate
@@ -25,11 +26,7 @@ if TYPE_CHECKING:
     from .recipe import TrainConfig
 
 
-# A loader worker is started fresh ("spawn"), as `prepare`'s are: a worker forked from a trainer whose OpenCV
-# thread pool had run (validation blends SBI copies) hung for good in cv2.setNumThreads, 0 CPU, after epoch 1
-# (runs J and K; tests/training/test_train_e2e.py reproduces it). Spawning costs ~3 s per epoch. The timeout
-# turns any other stuck worker into an error that `--resume` recovers from, instead of a silent stall.
-LOADER_CONTEXT = "spawn"
+# A stuck loader worker becomes an error that `--resume` recovers from, instead of a silent stall.
 LOADER_TIMEOUT_S = 600.0
 
 
@@ -90,7 +87,7 @@ class Run:
             collate_fn=functools.partial(collate, frames=self.config.frames),
             num_workers=workers,
             worker_init_fn=_one_thread if workers else None,
-            multiprocessing_context=LOADER_CONTEXT if workers else None,
+            multiprocessing_context=WORKER_START if workers else None,  # spawned: ~3 s per epoch
             timeout=LOADER_TIMEOUT_S if workers else 0,
         )
 
