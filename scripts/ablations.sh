@@ -6,6 +6,7 @@
 # sbipairs: 16 pairs = 32 windows per batch, the reference's compute per step; run F of docs/training.md is
 # this arm with EPOCHS=2, run G with EPOCHS=4. lowres (run H, EPOCHS=4; run I, EPOCHS=3): sbipairs with the downscale
 # augmentation reaching 0.2 (a 224 px crop's face shrunk to ~34 px, MIN_FACE_SIZE). DEVICE=cuda on a GPU;
+# BF16=on|off fixes the precision (auto times one batch, which a busy loader can skew);
 # CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,7 @@ common=(
     --p-sbi 0.3 --jitter 0.8 1.6
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5
     --val-fraction 0.12 --patience 0 --loader-workers "$LOADER_WORKERS" --seed 0 --device "${DEVICE:-auto}"
-    ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${THREADS:+--threads "$THREADS"}
+    ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${THREADS:+--threads "$THREADS"} ${BF16:+--bf16 "$BF16"}
 )
 for run in $RUNS; do
     case $run in
