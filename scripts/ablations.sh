@@ -6,7 +6,8 @@
 # sbipairs: 16 pairs = 32 windows per batch, the reference's compute per step; run F of docs/training.md is
 # this arm with EPOCHS=2, run G with EPOCHS=4. lowres (run H, EPOCHS=4; run I, EPOCHS=3): sbipairs with the downscale
 # augmentation reaching 0.2 (a 224 px crop's face shrunk to ~34 px, MIN_FACE_SIZE). DEVICE=cuda on a GPU;
-# BF16=on|off fixes the precision (auto times one batch, which a busy loader can skew);
+# BF16=on|off pins the precision: auto picks per machine by timing one batch (run K: bf16; run L's Xeon: fp32
+# 3.42 vs bf16 3.44 s), so pin it to compare runs across machines.
 # CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
