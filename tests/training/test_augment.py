@@ -49,6 +49,21 @@ def test_sampled_params_in_range() -> None:
         assert all(0.8 <= v <= 1.2 for v in (params.brightness, params.contrast, params.saturation))
 
 
+def test_p_jpeg_sets_only_the_jpeg_step() -> None:
+    """--p-jpeg 1.0 re-encodes every crop and leaves every other draw as the default recipe's."""
+    for seed in range(20):
+        default = RobustAugment().sample(np.random.default_rng(seed))
+        always = RobustAugment(p_jpeg=1.0).sample(np.random.default_rng(seed))
+        never = RobustAugment(p_jpeg=0.0).sample(np.random.default_rng(seed))
+        assert always.jpeg_quality is not None and never.jpeg_quality is None
+        assert (always.flip, always.blur_sigma, always.downscale, always.noise_seed) == (
+            default.flip,
+            default.blur_sigma,
+            default.downscale,
+            default.noise_seed,
+        )
+
+
 @pytest.mark.parametrize(
     "params",
     [

@@ -172,6 +172,8 @@ def test_sbi_only_and_imbalance_options(run_dir: Path, dfdc_dir: Path, tmp_path:
     assert run.dataset.augment is not None and run.dataset.augment.downscale == (0.4, 0.9)
     run = setup_run(TrainConfig(**common, downscale=(0.2, 0.9)))  # --downscale 0.2 0.9
     assert run.dataset.augment is not None and run.dataset.augment.downscale == (0.2, 0.9)
+    run = setup_run(TrainConfig(**common, p_jpeg=1.0))  # --p-jpeg 1.0
+    assert run.dataset.augment is not None and run.dataset.augment.p_jpeg == 1.0
 
 
 def test_time_budget_stops_gracefully(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:

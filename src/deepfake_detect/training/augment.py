@@ -38,10 +38,15 @@ class RobustAugment:
     downscale: tuple[float, float] = (0.4, 0.9)
     noise_sigma: tuple[float, float] = (2.0, 8.0)
     jpeg_quality: tuple[int, int] = (30, 95)
+    # JPEG's own probability (None: p). 1.0 re-encodes every crop after blending, so a real and its SBI copy
+    # both carry fresh block artefacts: from a lossy cache, SBI's blend wipes the cache's own artefacts
+    # inside the face only, a cue no genuine fake has (docs/training.md, runs K-M).
+    p_jpeg: float | None = None
 
     def sample(self, rng: np.random.Generator) -> AugmentParams:
         """Draw one set of parameters (the only random step)."""
-        on = rng.random(6) < self.p  # [6] flip, jitter, blur, downscale, noise, jpeg
+        draws = rng.random(6)  # [6] flip, jitter, blur, downscale, noise, jpeg
+        on = draws < np.array([self.p] * 5 + [self.p if self.p_jpeg is None else self.p_jpeg])
         jit = rng.uniform(1 - self.jitter, 1 + self.jitter, size=3) if on[1] else np.ones(3)
         return AugmentParams(
             flip=bool(on[0]),

@@ -221,6 +221,7 @@ def register(subparsers) -> None:
         metavar=("LO", "HI"),
         help="augmentation shrinks crops to this fraction and back (default 0.4 0.9)",
     )
+    t.add_argument("--p-jpeg", type=float, help="JPEG re-encode probability (default: as the others, 0.5)")
     t.add_argument("--frame-loss-weight", type=float, help="weight of the per-frame loss (default 0.5)")
     t.add_argument(
         "--aggregation",

@@ -70,6 +70,7 @@ class TrainConfig:
     oversample: bool = True  # draw REAL and FAKE sources with equal probability
     augment: bool = True
     downscale: tuple[float, float] = RobustAugment.downscale  # the augmentation's shrink-and-restore range
+    p_jpeg: float | None = None  # probability of the augmentation's JPEG re-encode (None: as every step's)
     frame_loss_weight: float = 0.5
     aggregation: str | None = None  # None: pick on val (calibrate.py)
     threshold_rule: str = "eer"
@@ -250,7 +251,8 @@ def setup_run(cfg: TrainConfig) -> Run:
     if cfg.init and not saved:
         _init_from(model, cfg.init, cfg.arch)
     model.to(device).to(memory_format=torch.channels_last)  # oneDNN's fast layout for the CNN
-    augment = RobustAugment(downscale=(cfg.downscale[0], cfg.downscale[1])) if cfg.augment else None
+    low, high = cfg.downscale
+    augment = RobustAugment(downscale=(low, high), p_jpeg=cfg.p_jpeg) if cfg.augment else None
     dataset = TrackDataset(
         data.items,
         cache_dir,
