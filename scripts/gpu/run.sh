@@ -33,9 +33,10 @@ strip = glob.glob("runs/cache-gpu256/crops/*/*.webp")[0]
 assert cv2.imread(strip) is not None, f"OpenCV cannot read {strip}"
 print("preflight ok: torch", torch.__version__, "timm", timm.__version__, "cv2", cv2.__version__)
 PY
-# scripts/ablations.sh's lowres arm (runs H, I, J) on the exported cache, with 14 loader processes.
+# scripts/ablations.sh's lowres arm (runs H, I, J) on the exported cache, with 14 loader processes; every crop
+# re-encoded as JPEG after blending (P_JPEG=1.0, run M): without it the lossy strips teach a cue (runs K, L).
 DATA=$DATA_ROOT CACHE=runs/cache-gpu256 CACHE_SIZE=256 LOADER_WORKERS=14 THREADS=2 DEVICE=cuda OUT_DIR=/tmp \
-    EPOCHS=$EPOCHS MAX_MINUTES=$MINUTES RUNS=lowres \
+    P_JPEG=1.0 EPOCHS=$EPOCHS MAX_MINUTES=$MINUTES RUNS=lowres \
     TRAIN="timeout $(( MINUTES * 60 + 80 )) python3 -m deepfake_detect.training" \
     bash scripts/ablations.sh > "$OUT/train.log" 2>&1
 say "train exit $?"
