@@ -1,47 +1,57 @@
 #!/usr/bin/env bash
-# Re-train the bundled default model from ../shared/data and install it into the package.
-# What it does and what it measured: src/deepfake_detect/weights/MODEL_CARD.md, docs/training.md.
-#   OUT=runs/x INSTALL=0 scripts/train_default_model.sh    # train + evaluate only, package untouched
-#   EPOCHS=16 MAX_MINUTES=600 ...                          # the budget (CPU: ~20 min per epoch on 2 idle cores, bf16)
-#   DEVICE=cuda ...                                        # on a GPU
-#   INIT=runs/default/epoch_1.safetensors LR=2e-4 P_SBI=0.5 EPOCHS=3 OUT=runs/finetune ...
-#                                                          # fine-tune a finished model (the shipped one: MODEL_CARD.md)
-# Interrupted? `deepfake-detect train --resume "$OUT"` continues from the last finished epoch.
+# Re-train the bundled default model (run M epoch 2) from ../shared/data and install it into the package.
+# What it does and what it measured: src/deepfake_detect/weights/MODEL_CARD.md, docs/training.md ("Run M").
+#   OUT=runs/x INSTALL=0 scripts/train_default_model.sh    # train + calibrate + evaluate only, package untouched
+#   EPOCHS=3 MAX_MINUTES=100 ...                           # the schedule (CPU: ~25 min per epoch on 2 idle cores)
+#   DEVICE=cuda ...                                        # on a GPU (or scripts/gpu_bundle.sh + scripts/gpu/run.sh)
+# Time on 2 idle cores: ~15 min cache + ~3 min export + ~25 min per epoch. The cache steps are skipped when
+# their output exists. Interrupted? `deepfake-detect train --resume "$OUT"` continues from the last epoch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-runs/default}
-CACHE=${CACHE:-runs/cache-wide352}
-EPOCHS=${EPOCHS:-5}
+CACHE=${CACHE:-runs/cache-wide352}   # 352 px PNG strips, 8 frames per track, dlib landmarks (939 MB)
+SMALL=${SMALL:-runs/cache-gpu256}    # its 256 px WebP export, 2 patches per track (32 MB): what M trained on
+EPOCHS=${EPOCHS:-3}                  # the cosine schedule's length; epoch 2 of 3 ships
 MAX_MINUTES=${MAX_MINUTES:-100}
-SHIP=${SHIP:-epoch_1}  # the checkpoint bundled: epoch_1 shipped (MODEL_CARD.md, "Choice of epoch"); or best
+SHIP=${SHIP:-epoch_2}
 DEVICE=${DEVICE:-auto}
-LR=${LR:-5e-4}
-P_SBI=${P_SBI:-0.3}
-INIT=${INIT:-}  # a checkpoint to start from (train --init): weights only, new schedule
 INSTALL=${INSTALL:-1}
 BIN=.venv/bin
+FAMILIES=("$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_heads" "$DATA/faces" "$DATA/timit")
+DEV=("$DATA/dev/frames" "$DATA/dev/talking_heads")
 
-# Training data: every real face we have is a Self-Blended source (DFDC reals, UTKFace, talking heads,
-# photos, VidTIMIT); DFDC and DeepfakeTIMIT fakes are genuine fakes. Families are balanced so that none
-# is a shortcut (samples.py). Validation: 12 % of the PEOPLE (identity clusters of dlib descriptors) of
-# every family. dev/ (other datasets and generators) is scored every epoch for the log, never trained on.
-# videos/real is kept out entirely: both clips are an unseen-real-video check.
-$BIN/deepfake-detect train "$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_heads" "$DATA/faces" "$DATA/timit" \
-    --report "$DATA/dev/frames" --report "$DATA/dev/talking_heads" \
-    --cache "$CACHE" --cache-frames 8 --cache-scale 1.8 --cache-size 352 --dlib --out "$OUT" \
-    --arch efficientnet_lite0_lstm --epochs "$EPOCHS" --batch-size 32 --frames 2 --lr "$LR" \
-    --sbi --p-sbi "$P_SBI" --jitter 0.8 1.6 ${INIT:+--init "$INIT"} \
+# 1. Faces -> crop cache (MTCNN tracks, dlib's 68 landmarks for SBI masks, identity descriptors for the
+#    people-disjoint split), then the compact export run M trained from. dev/ is cached for the per-epoch
+#    report only; it is never trained on. videos/real is kept out entirely: an unseen-real-video check.
+geometry=(--frames 8 --scale 1.8 --size 352 --dlib)
+$BIN/deepfake-detect prepare "${FAMILIES[@]}" --cache "$CACHE" "${geometry[@]}"
+$BIN/deepfake-detect prepare "${DEV[@]}" --cache "$CACHE" "${geometry[@]}"
+[ -d "$SMALL" ] || $BIN/deepfake-detect export-cache "$CACHE" "$SMALL" --size 256 --frames 2
+
+# 2. Self-Blended pairs only (every real face is a source; each batch holds 16 reals and their own SBI
+#    copies), faces shrunk down to MIN_FACE_SIZE, a JPEG re-encode after blending on every pair (the lossy
+#    export's artefacts must not mark the blended region). Families are balanced so that none is a shortcut
+#    (samples.py); validation is 12 % of the PEOPLE of every family (its DFDC and TIMIT fakes are scored).
+$BIN/deepfake-detect train "${FAMILIES[@]}" --report "${DEV[0]}" --report "${DEV[1]}" \
+    --cache "$SMALL" --cache-frames 8 --cache-scale 1.8 --cache-size 256 --dlib --out "$OUT" \
+    --arch efficientnet_lite0_lstm --epochs "$EPOCHS" --batch-size 16 --frames 2 --lr 5e-4 \
+    --sbi-only --sbi-pairs --p-sbi 0.3 --jitter 0.8 1.6 --downscale 0.2 0.9 --p-jpeg 1.0 --bf16 on \
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5 \
-    --val-fraction 0.12 --patience 0 --loader-workers 1 --max-minutes "$MAX_MINUTES" --device "$DEVICE" --seed 0
+    --val-fraction 0.12 --patience 0 --loader-workers 1 --seed 0 --device "$DEVICE" \
+    --max-minutes "$MAX_MINUTES" --no-progress
 
-# The figures in the model card: validation split, SBI copies of unseen people, the cross-dataset dev set.
-$BIN/deepfake-detect evaluate "$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_heads" "$DATA/faces" "$DATA/timit" \
-    --model "$OUT/$SHIP.safetensors" --out "$OUT/eval_val" --split val --sbi-copies
-$BIN/deepfake-detect evaluate "$DATA/dev/frames" "$DATA/dev/talking_heads" \
-    --model "$OUT/$SHIP.safetensors" --out "$OUT/eval_dev" --methods "$DATA/sources_round2.csv"
+# 3. The threshold that flags at most 5 % of validation reals (temperature and bias unchanged), then the
+#    figures of the model card: validation split, SBI copies of unseen people, the cross-dataset dev set
+#    (its own cache, cropped as the server crops: 32 frames per clip).
+$BIN/deepfake-detect calibrate "${FAMILIES[@]}" --cache "$SMALL" --model "$OUT/$SHIP.safetensors" \
+    --split val --threshold-rule fpr5 --out "$OUT/shipped.safetensors"
+$BIN/deepfake-detect evaluate "${FAMILIES[@]}" --cache "$SMALL" \
+    --model "$OUT/shipped.safetensors" --out "$OUT/eval_val" --split val --sbi-copies
+$BIN/deepfake-detect evaluate "${DEV[@]}" --cache "$OUT/eval_dev/cache" \
+    --model "$OUT/shipped.safetensors" --out "$OUT/eval_dev" --methods "$DATA/sources_round2.csv"
 if [ "$INSTALL" = 1 ]; then
-    $BIN/python -m deepfake_detect.inference.bundled "$OUT/$SHIP.safetensors" \
-        "EfficientNet-Lite0+BiLSTM (224 px), ImageNet-initialised, trained on ../shared/data: SBI from all real faces + DFDC/DeepfakeTIMIT fakes; read MODEL_CARD.md" \
+    $BIN/python -m deepfake_detect.inference.bundled "$OUT/shipped.safetensors" \
+        "EfficientNet-Lite0+BiLSTM (224 px), ImageNet-initialised, Self-Blended pairs from every real face in ../shared/data (run M epoch 2); read MODEL_CARD.md" \
         "Temperature and threshold are fitted on a person-disjoint validation split of the training families; they do not transfer across datasets (see MODEL_CARD.md): read fake_probability as a ranking score on footage unlike the training data."
 fi
