@@ -4,7 +4,7 @@
 #   OUT=runs/x INSTALL=0 scripts/train_default_model.sh    # train + calibrate + evaluate only, package untouched
 #   EPOCHS=3 MAX_MINUTES=100 ...                           # the schedule (CPU: ~25 min per epoch on 2 idle cores)
 #   DEVICE=cuda ...                                        # on a GPU (or scripts/gpu_bundle.sh + scripts/gpu/run.sh)
-# Time on 2 idle cores: ~15 min cache + ~3 min export + ~25 min per epoch. The cache steps are skipped when
+# Time on 2 idle cores: ~20 min cache + ~3 min export + ~25 min per epoch. The cache steps are skipped when
 # their output exists. Interrupted? `deepfake-detect train --resume "$OUT"` continues from the last epoch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
