@@ -4,8 +4,9 @@
 #   OUT=runs/x INSTALL=0 scripts/train_default_model.sh    # train + calibrate + evaluate only, package untouched
 #   EPOCHS=3 MAX_MINUTES=100 ...                           # the schedule (CPU: ~25 min per epoch on 2 idle cores)
 #   DEVICE=cuda ...                                        # on a GPU (or scripts/gpu_bundle.sh + scripts/gpu/run.sh)
-# Time on 2 idle cores: ~20 min cache + ~3 min export + ~25 min per epoch. The cache steps are skipped when
-# their output exists. Interrupted? `deepfake-detect train --resume "$OUT"` continues from the last epoch.
+# Time on 2 idle cores: ~20 min cache + ~1 min export + ~25 min per epoch; a finished cache is reused
+# (prepare resumes, export is skipped when its folder exists). Its 2026-12-05 run reproduced the bundled
+# file bit for bit (docs/training.md). Interrupted? `deepfake-detect train --resume "$OUT"` continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
