@@ -2,7 +2,8 @@
 
 deepfake-detect prepare DATA... --cache runs/cache              # faces -> crop cache, resumable
 deepfake-detect train DATA... --arch resnet18_lstm --epochs 10 --out runs/r18 [--max-minutes 30]
-deepfake-detect train --resume runs/r18 --epochs 20             # continue a run
+deepfake-detect train --resume runs/r18                         # go on after an interruption, same schedule
+deepfake-detect train --resume runs/r18 --epochs 20             # continue a run on a longer schedule
 deepfake-detect evaluate DATA... --model runs/r18/best.safetensors --out runs/r18/eval [--split val]
 deepfake-detect export-cache runs/cache runs/cache-small --size 256      # compact copy to train elsewhere
 """
@@ -132,7 +133,7 @@ def register(subparsers) -> None:
     _data_args(t, required=False)
     t.add_argument("--out", help="run folder: checkpoints, metrics.jsonl, plots, summary.json")
     t.add_argument("--arch", help="registered architecture (default resnet18_lstm)")
-    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--epochs", type=int, help="default 10; --resume: the run's own")
     t.add_argument("--batch-size", type=int)
     t.add_argument("--frames", type=int, help="crops per training window (default: the arch's)")
     t.add_argument("--input-size", type=int, help="crop side fed to the model (default: the arch's)")

@@ -39,7 +39,7 @@ class TrainConfig:
     data: list[str]
     out: str
     arch: str = "resnet18_lstm"
-    epochs: int = 10
+    epochs: int | None = None  # None: 10 for a new run; on resume, the run's own schedule
     batch_size: int = 8  # face tracks per step
     frames: int | None = None  # T crops per training window (default: the architecture's `frames`)
     input_size: int | None = None  # default: the architecture's
@@ -88,11 +88,13 @@ class TrainConfig:
 
 def _resume_point(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     if not cfg.resume:
-        return cfg, None
+        return dataclasses.replace(cfg, epochs=10 if cfg.epochs is None else cfg.epochs), None
     path = Path(cfg.resume)
     path = path / "last.pt" if path.is_dir() else path
     saved = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain types only
     keep = {k: getattr(cfg, k) for k in ("epochs", "max_minutes", "progress", "threads", "loader_workers")}
+    if cfg.epochs is None:  # an interrupted run goes on with its own cosine schedule, step for step
+        del keep["epochs"]
     stored = saved["train_config"] | keep | {"resume": str(path), "out": str(path.parent)}
     return TrainConfig(**stored), saved
 
@@ -184,6 +186,7 @@ def _training_data(cfg: TrainConfig, face: FaceSpec, cache_dir: Path) -> Trainin
 
 def _optimiser(cfg: TrainConfig, model: torch.nn.Module, n_items: int):
     """AdamW, with a linear warm-up over `warmup_fraction` of the steps, then cosine decay to 1 %."""
+    assert cfg.epochs is not None, "set by _resume_point"
     steps = cfg.epochs * math.ceil(n_items / cfg.batch_size)
     warm = max(1, int(cfg.warmup_fraction * steps))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
