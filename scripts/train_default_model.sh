@@ -2,11 +2,13 @@
 # Re-train the bundled default model (run M epoch 2) from ../shared/data and install it into the package.
 # What it does and what it measured: src/deepfake_detect/weights/MODEL_CARD.md, docs/training.md ("Run M").
 #   OUT=runs/x INSTALL=0 scripts/train_default_model.sh    # train + calibrate + evaluate only, package untouched
+#                                                          (the run: runs/x/ablation-lowres; figures: runs/x/eval_*)
 #   EPOCHS=3 MAX_MINUTES=100 ...                           # the schedule (CPU: ~25 min per epoch on 2 idle cores)
 #   DEVICE=cuda ...                                        # on a GPU (or scripts/gpu_bundle.sh + scripts/gpu/run.sh)
 # Time on 2 idle cores: ~20 min cache + ~1 min export + ~25 min per epoch; a finished cache is reused
 # (prepare resumes, export is skipped when its folder exists). Its 2026-12-05 run reproduced the bundled
-# file bit for bit (docs/training.md). Interrupted? `deepfake-detect train --resume "$OUT"` continues.
+# file bit for bit (docs/training.md).
+# Interrupted? `deepfake-detect train --resume "$OUT/ablation-lowres"` continues with the same schedule.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
@@ -34,18 +36,16 @@ $BIN/deepfake-detect prepare "${DEV[@]}" --cache "$CACHE" "${geometry[@]}"
 #    copies), faces shrunk down to MIN_FACE_SIZE, a JPEG re-encode after blending on every pair (the lossy
 #    export's artefacts must not mark the blended region). Families are balanced so that none is a shortcut
 #    (samples.py); validation is 12 % of the PEOPLE of every family (its DFDC and TIMIT fakes are scored).
-$BIN/deepfake-detect train "${FAMILIES[@]}" --report "${DEV[0]}" --report "${DEV[1]}" \
-    --cache "$SMALL" --cache-frames 8 --cache-scale 1.8 --cache-size 256 --dlib --out "$OUT" \
-    --arch efficientnet_lite0_lstm --epochs "$EPOCHS" --batch-size 16 --frames 2 --lr 5e-4 \
-    --sbi-only --sbi-pairs --p-sbi 0.3 --jitter 0.8 1.6 --downscale 0.2 0.9 --p-jpeg 1.0 --bf16 on \
-    --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5 \
-    --val-fraction 0.12 --patience 0 --loader-workers 1 --seed 0 --device "$DEVICE" \
-    --max-minutes "$MAX_MINUTES" --no-progress
+#    The flags live in one place: scripts/ablations.sh's `lowres` arm (runs H-M), which writes
+#    $OUT/ablation-lowres.
+BF16=on P_JPEG=1.0 CACHE=$SMALL CACHE_SIZE=256 EPOCHS=$EPOCHS MAX_MINUTES=$MAX_MINUTES DEVICE=$DEVICE \
+    DATA=$DATA RUNS=lowres OUT_DIR=$OUT scripts/ablations.sh
+RUN=$OUT/ablation-lowres
 
 # 3. The threshold that flags at most 5 % of validation reals (temperature and bias unchanged), then the
 #    figures of the model card: validation split, SBI copies of unseen people, the cross-dataset dev set
 #    (its own cache, cropped as the server crops: 32 frames per clip).
-$BIN/deepfake-detect calibrate "${FAMILIES[@]}" --cache "$SMALL" --model "$OUT/$SHIP.safetensors" \
+$BIN/deepfake-detect calibrate "${FAMILIES[@]}" --cache "$SMALL" --model "$RUN/$SHIP.safetensors" \
     --split val --threshold-rule fpr5 --out "$OUT/shipped.safetensors"
 $BIN/deepfake-detect evaluate "${FAMILIES[@]}" --cache "$SMALL" \
     --model "$OUT/shipped.safetensors" --out "$OUT/eval_val" --split val --sbi-copies
