@@ -26,6 +26,7 @@ from deepfake_detect.inference.bundled import model_or_served
 from deepfake_detect.inference.calibration_data import folder_face_crops
 from deepfake_detect.inference.runtime import TrackClassifier
 from deepfake_detect.inference.validation import PROB_TOLERANCE, compare_backends
+from deepfake_detect.models.checkpoint import LoadedModel
 
 
 def variants(graph: onnx.GraphProto) -> dict[str, dict]:
@@ -65,11 +66,14 @@ def main() -> None:
     p.add_argument("--per-folder", type=int, default=40, help="at most this many crops per folder")
     args = p.parse_args()
 
-    loaded = model_or_served(args.model)
-    work = Path(tempfile.mkdtemp(prefix="dfd-int8-"))
+    with tempfile.TemporaryDirectory(prefix="dfd-int8-") as work:  # ONNX graphs, ~20 MB: not left behind
+        run(model_or_served(args.model), args.faces, args.per_folder, Path(work))
+
+
+def run(loaded: LoadedModel, folders: list[str], per_folder: int, work: Path) -> None:
     clf = TrackClassifier(loaded, runtime="onnx", cache_dir=work)
     fp32 = clf.runtime_cache().path("onnx")
-    held = np.concatenate([folder_face_crops(f, clf.faces, n=args.per_folder) for f in args.faces])
+    held = np.concatenate([folder_face_crops(f, clf.faces, n=per_folder) for f in folders])
     tracks = [held[i : i + 1] for i in range(len(held))]  # [1, S, S, 3] each: a photo is a one-frame track
     calibration = clf.preprocess(clf.calibration_crops()[0]).numpy()
     x = clf.preprocess(held)

@@ -138,7 +138,7 @@ def test_resume_continues_the_run(run_dir: Path, tmp_path: Path) -> None:
     assert json.loads((copy / "summary.json").read_text())["epochs_run"] == 2
 
 
-def test_resume_without_epochs_keeps_the_runs_schedule(run_dir: Path, tmp_path: Path) -> None:
+def test_resume_without_epochs_keeps_the_runs_schedule(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:
     """An interrupted run goes on with its own epoch count (the cosine schedule's length); a given count
     replaces it, and a new run without one trains 10."""
     copy = shutil.copytree(run_dir, tmp_path / "run")
@@ -148,8 +148,7 @@ def test_resume_without_epochs_keeps_the_runs_schedule(run_dir: Path, tmp_path: 
     assert longer.cfg.epochs == 4
     step = resumed.scheduler.last_epoch + 1  # the next step: the cosine is laid out for the count
     assert longer.scheduler.lr_lambdas[0](step) > resumed.scheduler.lr_lambdas[0](step)
-    new = TrainConfig(**_tiny_config(run_dir, Path(resumed.cfg.data[0]), tmp_path / "new"))
-    assert setup_run(new).cfg.epochs == 10
+    assert setup_run(TrainConfig(**_tiny_config(run_dir, dfdc_dir, tmp_path / "new"))).cfg.epochs == 10
 
 
 def _tiny_config(run_dir: Path, dfdc_dir: Path, out: Path) -> dict:
