@@ -49,6 +49,8 @@ def variants(graph: onnx.GraphProto) -> dict[str, dict]:
         "first third of convs only": {"exclude": convs[third:]},
         "middle third of convs only": {"exclude": convs[:third] + convs[2 * third :]},
         "last third of convs only": {"exclude": convs[: 2 * third]},
+        "first 10 convs in fp32, Percentile": {"method": "Percentile", "exclude": convs[:10]},
+        "last 20 convs only, Percentile": {"method": "Percentile", "exclude": convs[:-20]},
         "residual Adds only": only("Add"),
         "Pads only": only("Pad"),
     }

@@ -10,6 +10,7 @@ torch.Size([4, 960])
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import tempfile
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..models.cnn_lstm import CnnLstm
@@ -88,14 +90,67 @@ class OnnxFeatures:
         return torch.from_numpy(self.session.run(None, {self.input_name: crops})[0])
 
 
+class _PaddedConv(nn.Module):
+    """A TF-"same" convolution with its padding fixed for one input size: a constant `Pad` when exported."""
+
+    def __init__(self, conv: nn.Conv2d, pads: tuple[int, int, int, int]):
+        super().__init__()
+        self.conv = conv
+        self.pads = pads  # (left, right, top, bottom), as F.pad takes them
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.conv
+        return F.conv2d(F.pad(x, self.pads), c.weight, c.bias, c.stride, 0, c.dilation, c.groups)
+
+
+def static_same_padding(model: CnnLstm, input_size: int) -> CnnLstm:
+    """`model`, or a copy whose timm `Conv2dSame` layers (the stride-2 convs of the TF EfficientNet-Lites)
+    pad by constants for `input_size` crops. Why: traced as they are, their pads are computed from the
+    tensor's shape in float arithmetic, and static int8 quantization then quantizes those pad amounts
+    like activations (the stride-2 layers' pads came out wrong), shifting feature maps. The bundled
+    Lite0's int8 features moved by 76 % of their norm so, by 30 % with constant pads (docs/performance.md)."""
+    try:
+        from timm.layers import Conv2dSame
+        from timm.layers.padding import get_same_padding
+    except ImportError:  # no timm: no such layers
+        return model
+    names = [name for name, m in model.named_modules() if isinstance(m, Conv2dSame)]
+    if not names:
+        return model
+    model = copy.deepcopy(model).eval()
+    shapes: dict[str, torch.Size] = {}
+
+    def remember(name: str):
+        def hook(module: nn.Module, args: tuple) -> None:
+            shapes[name] = args[0].shape
+
+        return hook
+
+    hooks = [model.get_submodule(n).register_forward_pre_hook(remember(n)) for n in names]
+    with torch.no_grad():
+        model.features(torch.zeros(1, 3, input_size, input_size))
+    for hook in hooks:
+        hook.remove()
+    for name in names:
+        conv = model.get_submodule(name)
+        assert isinstance(conv, nn.Conv2d)
+        h, w = (int(v) for v in shapes[name][-2:])
+        ph = get_same_padding(h, conv.kernel_size[0], conv.stride[0], conv.dilation[0])
+        pw = get_same_padding(w, conv.kernel_size[1], conv.stride[1], conv.dilation[1])
+        parent, _, child = name.rpartition(".")
+        pads = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
+        setattr(model.get_submodule(parent), child, _PaddedConv(conv, pads))
+    return model
+
+
 def export_onnx(model: CnnLstm, input_size: int, path: Path) -> Path:
-    """Export the feature extractor ([N, 3, S, S] -> [N, C], dynamic N) to `path`, atomically."""
+    """Export the feature extractor ([N, 3, S, S] -> [N, C], dynamic N, fixed S) to `path`, atomically."""
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.onnx")
     example = torch.zeros(2, 3, input_size, input_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
         torch.onnx.export(
-            _FeatureNet(model).eval(),
+            _FeatureNet(static_same_padding(model, input_size)).eval(),
             (example,),
             str(tmp),
             input_names=["crops"],

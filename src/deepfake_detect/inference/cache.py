@@ -11,7 +11,7 @@ from pathlib import Path
 from ..models.checkpoint import LoadedModel
 
 CACHE_FOLDER = ".deepfake_detect_cache"
-CACHE_VERSION = 1  # bump when the derived files change shape; old caches are then re-derived
+CACHE_VERSION = 2  # bump when the derived files change; old caches are then re-derived (2: constant pads)
 
 
 def _writable(folder: Path) -> bool:
