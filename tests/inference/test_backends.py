@@ -31,7 +31,7 @@ def _pad_amount_sources(path) -> list[str]:
 
 def test_tf_same_padding_is_exported_as_constant_pads(tmp_path) -> None:
     """timm's `Conv2dSame` computes its pads from the traced shape; exported as is, those amounts were float
-    tensors that int8 quantization rounded (a pad of 1 became 0 or 2)."""
+    tensors that int8 quantization quantized like activations, shifting the feature maps."""
     model, config = create_model("efficientnet_lite0_lstm")
     model.eval()
     path = export_onnx(model, SIZE, tmp_path / "cnn.onnx")

@@ -107,8 +107,8 @@ def static_same_padding(model: CnnLstm, input_size: int) -> CnnLstm:
     """`model`, or a copy whose timm `Conv2dSame` layers (the stride-2 convs of the TF EfficientNet-Lites)
     pad by constants for `input_size` crops. Why: traced as they are, their pads are computed from the
     tensor's shape in float arithmetic, and static int8 quantization then quantizes those pad amounts
-    like activations (the stride-2 layers' pads came out wrong), shifting feature maps. The bundled
-    Lite0's int8 features moved by 76 % of their norm so, by 30 % with constant pads (docs/performance.md)."""
+    like activations (the stride-2 layers' pads came out wrong), shifting feature maps: the bundled
+    Lite0's int8 features moved by 76 % of their norm that way, by 30 % with constant pads."""
     try:
         from timm.layers import Conv2dSame
         from timm.layers.padding import get_same_padding
