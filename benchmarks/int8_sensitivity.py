@@ -52,7 +52,6 @@ def variants(graph: onnx.GraphProto) -> dict[str, dict]:
         "first 10 convs in fp32, Percentile": {"method": "Percentile", "exclude": convs[:10]},
         "last 20 convs only, Percentile": {"method": "Percentile", "exclude": convs[:-20]},
         "residual Adds only": only("Add"),
-        "Pads only": only("Pad"),
     }
 
 

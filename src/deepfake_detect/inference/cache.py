@@ -11,7 +11,7 @@ from pathlib import Path
 from ..models.checkpoint import LoadedModel
 
 CACHE_FOLDER = ".deepfake_detect_cache"
-CACHE_VERSION = 2  # bump when the derived files change; old caches are then re-derived (2: constant pads)
+CACHE_VERSION = 3  # bump when the derived files change; old caches are then re-derived (3: pads in the convs)
 
 
 def _writable(folder: Path) -> bool:
