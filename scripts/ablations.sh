@@ -10,7 +10,8 @@
 # 3.42 vs bf16 3.44 s), so pin it to compare runs across machines. P_JPEG=1.0 re-encodes every crop as JPEG
 # after blending (run M: a lossy cache's artefacts no longer mark the blended region). INPUT_SIZE overrides the
 # architecture's crop side (run N: 192 px, ~27 % less CNN work than Lite0's 224).
-# SEED (default 0) for replicates (run O: run M with seed 1).
+# SEED (default 0) for replicates (run O: run M with seed 1). EMA=0.998 also writes a moving average of the
+# weights as epoch_N_ema (run P: run M with it; the raw weights are run M's, step for step).
 # CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +30,7 @@ common=(
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5
     --val-fraction 0.12 --patience 0 --loader-workers "$LOADER_WORKERS" --seed "${SEED:-0}" --device "${DEVICE:-auto}"
     ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${THREADS:+--threads "$THREADS"} ${BF16:+--bf16 "$BF16"}
-    ${P_JPEG:+--p-jpeg "$P_JPEG"} ${INPUT_SIZE:+--input-size "$INPUT_SIZE"}
+    ${P_JPEG:+--p-jpeg "$P_JPEG"} ${INPUT_SIZE:+--input-size "$INPUT_SIZE"} ${EMA:+--ema "$EMA"}
 )
 for run in $RUNS; do
     case $run in

@@ -241,3 +241,26 @@ def test_loader_workers_start_after_opencv_ran_threads(run_dir, dfdc_dir, tmp_pa
     finally:
         cv2.setNumThreads(before)
     assert x.dtype == torch.uint8 and len(y) == len(steps) > 0
+
+
+def test_ema_saves_a_calibrated_average_and_leaves_the_raw_run_alone(
+    run_dir: Path, dfdc_dir: Path, tmp_path: Path
+) -> None:
+    """`--ema`: a moving average of the weights, validated, calibrated and saved beside each epoch; the raw
+    weights train step for step as without it, and a resumed run goes on averaging from where it was."""
+    common = _tiny_config(run_dir, dfdc_dir, tmp_path / "ema")
+    common |= dict(frames=6, batch_size=2, epochs=1, bf16="off", threads=1)  # 2 steps: the first copies
+    train(TrainConfig(**common, ema=0.9))
+    train(TrainConfig(**(common | {"out": str(tmp_path / "plain")})))
+    out = tmp_path / "ema"
+    row = json.loads((out / "metrics.jsonl").read_text())
+    assert {"val_auc", "val_loss", "threshold", "temperature"} <= set(row["ema"])
+    raw, average = load_checkpoint(out / "epoch_1.safetensors"), load_checkpoint(out / "epoch_1_ema.safetensors")
+    assert average.config.extra["weights"] == "moving average, decay 0.9"
+    pairs = list(zip(raw.model.cnn.parameters(), average.model.cnn.parameters(), strict=True))
+    assert any(not torch.equal(a, b) for a, b in pairs)
+    plain = load_checkpoint(tmp_path / "plain" / "epoch_1.safetensors")
+    for a, b in zip(raw.model.parameters(), plain.model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    resumed = setup_run(TrainConfig(data=[], out="", resume=str(out), epochs=2, progress=False))
+    assert resumed.averaged is not None and int(resumed.averaged.n_averaged) == row["batches"] == 2

@@ -225,6 +225,9 @@ def register(subparsers) -> None:
     t.add_argument("--p-jpeg", type=float, help="JPEG re-encode probability (default: as the others, 0.5)")
     t.add_argument("--frame-loss-weight", type=float, help="weight of the per-frame loss (default 0.5)")
     t.add_argument(
+        "--ema", type=float, help="also keep a moving average of the weights, e.g. 0.998 (epoch_N_ema)"
+    )
+    t.add_argument(
         "--aggregation",
         choices=("lstm", "mean_frame", "confident_frames"),
         help="fix the video score rule (default: best on val)",

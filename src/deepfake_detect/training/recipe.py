@@ -23,7 +23,7 @@ from .augment import RobustAugment
 from .cache import prepare
 from .datasets import describe, discover_all
 from .records import summarize
-from .run import Run, TrainingData
+from .run import Run, TrainingData, weight_average
 from .samples import CropJitter, TrackDataset, build_items
 from .sampling import expected_positive_rate
 from .scoring import ScoringSet
@@ -72,6 +72,7 @@ class TrainConfig:
     downscale: tuple[float, float] = RobustAugment.downscale  # the augmentation's shrink-and-restore range
     p_jpeg: float | None = None  # probability of the augmentation's JPEG re-encode (None: as every step's)
     frame_loss_weight: float = 0.5
+    ema: float = 0.0  # decay of a moving average of the weights, kept beside them as epoch_N_ema (0: off)
     aggregation: str | None = None  # None: pick on val (calibrate.py)
     threshold_rule: str = "eer"
     seed: int = 0
@@ -271,7 +272,10 @@ def setup_run(cfg: TrainConfig) -> Run:
     )
     optimizer, scheduler = _optimiser(cfg, model, len(data.items))
     state: dict[str, Any] = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0, "history": []}
+    averaged = weight_average(model, cfg.ema)
     if saved:
+        if averaged is not None:
+            averaged.load_state_dict(saved["ema"])
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
@@ -291,5 +295,18 @@ def setup_run(cfg: TrainConfig) -> Run:
         pos_weight,
     )
     return Run(
-        cfg, config, face, model, optimizer, scheduler, dataset, data, device, pw, data_summary, recipe, state
+        cfg,
+        config,
+        face,
+        model,
+        optimizer,
+        scheduler,
+        dataset,
+        data,
+        device,
+        pw,
+        data_summary,
+        recipe,
+        state,
+        averaged,
     )

@@ -19,6 +19,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -160,6 +161,8 @@ def train(cfg: TrainConfig) -> dict:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)  # LSTMs from scratch spike early
             opt.step()
             sched.step()
+            if run.averaged is not None:
+                run.averaged.update_parameters(model)
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", lr=f"{sched.get_last_lr()[0]:.2e}")
             if time.perf_counter() > deadline:
@@ -185,6 +188,8 @@ def train(cfg: TrainConfig) -> dict:
         config = dataclasses.replace(config, extra=config.extra | {"epoch": epoch, "training": trained})
         with logit_bias(model, bias):  # each epoch's checkpoint is calibrated, servable as it is
             path = save_checkpoint(model, config, out / f"epoch_{epoch}.safetensors")
+        if run.averaged is not None:
+            row["ema"] = _save_average(run, epoch, trained)
         if improved:
             state |= {"best": crit, "best_epoch": epoch, "bad_epochs": 0}
             shutil.copyfile(path, out / "best.safetensors")
@@ -207,6 +212,22 @@ def train(cfg: TrainConfig) -> dict:
             break
     plot_training_curves(state["history"], out / "training_curves.png", cfg.arch)
     return _finish(run, stopped, time.perf_counter() - t_start)
+
+
+def _save_average(run: Run, epoch: int, trained: dict) -> dict:
+    """Validate and calibrate the moving average of the weights like the epoch's own weights, and write it
+    as `epoch_N_ema.safetensors`; its val figures go into the epoch's log row (best_epoch ignores them)."""
+    assert run.averaged is not None
+    averaged = cast(CnnLstm, run.averaged.module)
+    config, bias, row = run.config, 0.0, {}
+    if run.val_sources:
+        val_row, config, bias = validate(run, averaged)
+        row = {"val_auc": val_row.pop("video_auc"), "val_loss": val_row.pop("log_loss")} | val_row
+    extra = {"epoch": epoch, "training": trained, "weights": f"moving average, decay {run.cfg.ema}"}
+    config = dataclasses.replace(config, extra=config.extra | extra)
+    with logit_bias(averaged, bias):
+        save_checkpoint(averaged, config, Path(run.cfg.out) / f"epoch_{epoch}_ema.safetensors")
+    return row
 
 
 def _finish(run: Run, stopped: str, seconds: float) -> dict:
