@@ -255,7 +255,8 @@ def test_ema_saves_a_calibrated_average_and_leaves_the_raw_run_alone(
     out = tmp_path / "ema"
     row = json.loads((out / "metrics.jsonl").read_text())
     assert {"val_auc", "val_loss", "threshold", "temperature"} <= set(row["ema"])
-    raw, average = load_checkpoint(out / "epoch_1.safetensors"), load_checkpoint(out / "epoch_1_ema.safetensors")
+    raw = load_checkpoint(out / "epoch_1.safetensors")
+    average = load_checkpoint(out / "epoch_1_ema.safetensors")
     assert average.config.extra["weights"] == "moving average, decay 0.9"
     pairs = list(zip(raw.model.cnn.parameters(), average.model.cnn.parameters(), strict=True))
     assert any(not torch.equal(a, b) for a, b in pairs)
