@@ -272,10 +272,8 @@ def setup_run(cfg: TrainConfig) -> Run:
     )
     optimizer, scheduler = _optimiser(cfg, model, len(data.items))
     state: dict[str, Any] = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0, "history": []}
-    averaged = weight_average(model, cfg.ema)
+    averaged = weight_average(model, cfg.ema, saved.get("ema") if saved else None)
     if saved:
-        if averaged is not None:
-            averaged.load_state_dict(saved["ema"])
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
@@ -294,19 +292,8 @@ def setup_run(cfg: TrainConfig) -> Run:
         data.sbi,
         pos_weight,
     )
-    return Run(
-        cfg,
-        config,
-        face,
-        model,
-        optimizer,
-        scheduler,
-        dataset,
-        data,
-        device,
-        pw,
-        data_summary,
-        recipe,
-        state,
-        averaged,
+    run = Run(
+        cfg, config, face, model, optimizer, scheduler, dataset, data, device, pw, data_summary, recipe, state
     )
+    run.averaged = averaged
+    return run

@@ -119,11 +119,14 @@ class Run:
         tmp.replace(path)
 
 
-def weight_average(model: CnnLstm, decay: float) -> AveragedModel | None:
+def weight_average(model: CnnLstm, decay: float, saved: dict | None = None) -> AveragedModel | None:
     """An exponential moving average of `model`'s weights and BatchNorm statistics (None for decay 0).
     Why: an average of the weights along the trajectory sits in a flatter region than the last step, which
     is what generalises across domains in the literature (SWAD, Cha et al. 2021); with ~480 steps per epoch
     a decay of 0.998 averages about the last epoch."""
     if not decay:
         return None
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    if saved is not None:  # resuming: the average so far
+        averaged.load_state_dict(saved)
+    return averaged
