@@ -176,20 +176,17 @@ def train(cfg: TrainConfig) -> dict:
         }
         row["lr"] = sched.get_last_lr()[0]
         row["train_s"] = round(time.perf_counter() - t0, 1)
-        config, bias = run.config, 0.0
-        if run.val_sources:
-            val_row, config, bias = validate(run, model)
-            row |= {"val_auc": val_row.pop("video_auc"), "val_loss": val_row.pop("log_loss")} | val_row
+        extra = {"epoch": epoch, "training": {"data": run.data_summary, "recipe": run.recipe}}
+        path = out / f"epoch_{epoch}.safetensors"
+        row |= _validate_and_save(run, model, path, extra)
+        if run.averaged is not None:
+            average = cast(CnnLstm, run.averaged.module)  # validated and saved like the epoch's own weights
+            extra_ema = extra | {"weights": f"moving average, decay {cfg.ema}"}
+            row["ema"] = _validate_and_save(run, average, out / f"epoch_{epoch}_ema.safetensors", extra_ema)
         # Best: highest val video AUC; among equal AUCs (say 1.0), the lowest calibrated val log loss.
         auc, loss = row.get("val_auc"), row.get("val_loss")
         crit = [-1.0 if auc is None else round(auc, 6), -(loss or 0.0)]
         improved = state["best"] is None or crit > state["best"] or not run.val_sources  # no val: last
-        trained = {"data": run.data_summary, "recipe": run.recipe}  # so `evaluate --split` works on any epoch
-        config = dataclasses.replace(config, extra=config.extra | {"epoch": epoch, "training": trained})
-        with logit_bias(model, bias):  # each epoch's checkpoint is calibrated, servable as it is
-            path = save_checkpoint(model, config, out / f"epoch_{epoch}.safetensors")
-        if run.averaged is not None:
-            row["ema"] = _save_average(run, epoch, trained)
         if improved:
             state |= {"best": crit, "best_epoch": epoch, "bad_epochs": 0}
             shutil.copyfile(path, out / "best.safetensors")
@@ -214,19 +211,17 @@ def train(cfg: TrainConfig) -> dict:
     return _finish(run, stopped, time.perf_counter() - t_start)
 
 
-def _save_average(run: Run, epoch: int, trained: dict) -> dict:
-    """Validate and calibrate the moving average of the weights like the epoch's own weights, and write it
-    as `epoch_N_ema.safetensors`; its val figures go into the epoch's log row (best_epoch ignores them)."""
-    assert run.averaged is not None
-    averaged = cast(CnnLstm, run.averaged.module)
+def _validate_and_save(run: Run, model: CnnLstm, path: Path, extra: dict) -> dict:
+    """Validate and calibrate `model` on the run's val set (when it has one) and write it to `path`,
+    calibrated and servable as it is, with `extra` in its config (the training summary, so `evaluate
+    --split` works on any epoch). Returns the val figures for the epoch's log row."""
     config, bias, row = run.config, 0.0, {}
     if run.val_sources:
-        val_row, config, bias = validate(run, averaged)
+        val_row, config, bias = validate(run, model)
         row = {"val_auc": val_row.pop("video_auc"), "val_loss": val_row.pop("log_loss")} | val_row
-    extra = {"epoch": epoch, "training": trained, "weights": f"moving average, decay {run.cfg.ema}"}
     config = dataclasses.replace(config, extra=config.extra | extra)
-    with logit_bias(averaged, bias):
-        save_checkpoint(averaged, config, Path(run.cfg.out) / f"epoch_{epoch}_ema.safetensors")
+    with logit_bias(model, bias):
+        save_checkpoint(model, config, path)
     return row
 
 
