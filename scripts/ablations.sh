@@ -10,6 +10,7 @@
 # 3.42 vs bf16 3.44 s), so pin it to compare runs across machines. P_JPEG=1.0 re-encodes every crop as JPEG
 # after blending (run M: a lossy cache's artefacts no longer mark the blended region). INPUT_SIZE overrides the
 # architecture's crop side (run N: 192 px, ~27 % less CNN work than Lite0's 224).
+# ARCH picks another registered architecture (run Q: efficientnet_lite2_lstm at INPUT_SIZE=224).
 # SEED (default 0) for replicates (run O: run M with seed 1). EMA=0.998 also writes a moving average of the
 # weights as epoch_N_ema (run P: run M with it; the raw weights are run M's, step for step).
 # CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).
@@ -25,7 +26,7 @@ common=(
     "$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_heads" "$DATA/faces" "$DATA/timit"
     --report "$DATA/dev/frames" --report "$DATA/dev/talking_heads"
     --cache "$CACHE" --cache-frames 8 --cache-scale 1.8 --cache-size "$CACHE_SIZE" --dlib
-    --arch efficientnet_lite0_lstm --epochs "${EPOCHS:-1}" --batch-size 32 --frames 2 --lr 5e-4
+    --arch "${ARCH:-efficientnet_lite0_lstm}" --epochs "${EPOCHS:-1}" --batch-size 32 --frames 2 --lr 5e-4
     --p-sbi 0.3 --jitter 0.8 1.6
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5
     --val-fraction 0.12 --patience 0 --loader-workers "$LOADER_WORKERS" --seed "${SEED:-0}" --device "${DEVICE:-auto}"

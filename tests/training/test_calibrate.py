@@ -12,6 +12,7 @@ from deepfake_detect.training.calibrate import (
     calibrate,
     compare_aggregations,
     fit_platt,
+    fit_worst_family,
     logit_bias,
     video_logits,
 )
@@ -120,3 +121,45 @@ def test_platt_scaling_is_for_even_odds_whatever_the_mix() -> None:
     noise = rng.normal(0, 1, labels.size)  # an uninformative score reads 0.5, not 0.25
     t, b = fit_platt(labels, noise)
     assert sigmoid(np.median(noise) + b, t) == pytest.approx(0.5, abs=0.02)
+
+
+def _two_families(rng: np.random.Generator, n: int = 4000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores of one spread in two families: "easy" separates the classes well (means +-2), "hard"
+    barely (+-0.2), as TIMIT and DFDC do for the bundled model. The pooled fit sizes for their mix."""
+    fam = np.repeat(["easy", "hard"], n)
+    labels = rng.integers(0, 2, 2 * n)
+    mean = np.where(fam == "easy", 2.0, 0.2) * np.where(labels == 1, 1.0, -1.0)
+    return labels, 3 * rng.normal(mean, 1.0), fam
+
+
+def test_worst_family_fit_sizes_probabilities_for_the_weakest_family() -> None:
+    labels, z, fam = _two_families(np.random.default_rng(0))
+    t_pooled, _ = fit_platt(labels, z)
+    t_worst, _ = fit_worst_family(labels, z, fam)
+    assert t_worst > 2 * t_pooled  # the hard family's evidence is weak: its probabilities stay near 0.5
+    hard = fam == "hard"
+
+    def loss(t: float) -> float:
+        p = sigmoid(z[hard], t)
+        return float(-np.mean(labels[hard] * np.log(p) + (1 - labels[hard]) * np.log(1 - p)))
+
+    assert loss(t_worst) < loss(t_pooled) and loss(t_worst) < np.log(2)
+
+
+def test_worst_family_needs_two_families_with_both_classes() -> None:
+    labels, z, fam = _two_families(np.random.default_rng(1))
+    only_real_hard = ~((fam == "hard") & (labels == 1))  # "hard" keeps REAL only: nothing to compare
+    got = fit_worst_family(labels[only_real_hard], z[only_real_hard], fam[only_real_hard])
+    assert got == pytest.approx(fit_platt(labels[only_real_hard], z[only_real_hard]))
+
+
+def test_calibrate_by_family_keeps_ranks_and_the_operating_point() -> None:
+    labels, videos = _videos()
+    fam = np.where(np.arange(len(labels)) % 2 == 0, "a", "b")
+    pooled, worst = calibrate(labels, videos, "eer"), calibrate(labels, videos, "eer", families=list(fam))
+    assert (pooled.temperature_rule, worst.temperature_rule) == ("pooled", "worst-family")
+    flagged = []
+    for calib in (pooled, worst):
+        z = video_logits(videos, calib.aggregation) + calib.bias
+        flagged.append(sigmoid(z, calib.temperature) >= calib.threshold)
+    assert (flagged[0] == flagged[1]).mean() > 0.99  # same cut on val, up to the widest-margin midpoint

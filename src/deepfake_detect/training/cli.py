@@ -67,12 +67,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         values["family_weights"] = {name: float(weight) for name, weight in pairs}
     cfg = TrainConfig(**(values | {"sbi": sbi, "out": args.out or ""}))
     summary = train(cfg)
-    print(
-        json.dumps(
-            {k: summary[k] for k in ("best_epoch", "stopped", "threshold", "temperature", "aggregation")}
-            | {"val": {k: summary["val"].get(k) for k in ("val_auc", "val_loss", "eer")}}
-        )
-    )
+    keys = ("best_epoch", "stopped", "threshold", "temperature", "aggregation")
+    val = {k: summary["val"].get(k) for k in ("val_auc", "val_loss", "eer")}
+    print(json.dumps({k: summary[k] for k in keys} | {"val": val}))
     return 0
 
 
@@ -107,8 +104,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from .recalibrate import recalibrate
 
-    kw = dict(split=args.split, split_of=args.split_of, cache_dir=args.cache, layout=args.layout)
-    kw |= dict(threshold_rule=args.threshold_rule, workers=args.workers, progress=args.progress)
+    keys = ("split", "split_of", "layout", "threshold_rule", "temperature_rule", "workers", "progress")
+    kw = {k: getattr(args, k) for k in keys} | {"cache_dir": args.cache}
     _, summary = recalibrate(args.data, args.model, args.out, **kw)
     print(json.dumps(summary | {"out": str(args.out)}))
     return 0
@@ -294,6 +291,7 @@ def register(subparsers) -> None:
     c.add_argument("--split-of", help="take the split from this checkpoint's training recipe")
     c.add_argument("--cache", help="crop cache (default: the training cache if present, else next to OUT)")
     c.add_argument("--threshold-rule", default="eer", choices=THRESHOLD_RULES)
+    c.add_argument("--temperature-rule", default="pooled", choices=("pooled", "worst-family"))
     c.add_argument("--workers", type=int, default=2, help="prepare processes (default 2)")
     c.set_defaults(func=cmd_calibrate)
 

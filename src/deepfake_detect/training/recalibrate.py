@@ -9,6 +9,10 @@ same rule, on data you choose, without retraining:
   scaling); `--split-of RUN_CHECKPOINT` takes the split from another checkpoint's recipe, for a file
   that lost its own (the bundled model of 2026-12-02).
 
+`--temperature-rule worst-family` fits bias and temperature to the data family the model ranks worst
+(`calibrate.fit_worst_family`) rather than to all videos pooled: probabilities sized for footage the model
+is weak on. Ranks, and the share of val videos flagged, stay as they were.
+
 Only the last layer's bias (the fitted offset), the temperature and the threshold change; the new file
 records what it was refitted on under `extra["recalibrated"]`.
 """
@@ -36,6 +40,7 @@ def recalibrate(
     cache_dir: str | Path | None = None,
     layout: str = "auto",
     threshold_rule: str = "eer",
+    temperature_rule: str = "pooled",
     workers: int = 2,
     progress: bool = True,
 ) -> tuple[Calibration, dict]:
@@ -60,7 +65,8 @@ def recalibrate(
     videos = scoring.score(TrackClassifier(loaded, faces=scoring.face).score_tracks, progress)
     labels = np.array([v.label for v in videos], dtype=np.int64)
     tracks = [v.tracks for v in videos]
-    calib = calibrate(labels, tracks, threshold_rule, aggregation=config.aggregation)
+    families = [v.origin.split("/")[0] for v in videos] if temperature_rule == "worst-family" else None
+    calib = calibrate(labels, tracks, threshold_rule, aggregation=config.aggregation, families=families)
     if not calib.calibrated:
         raise ValueError("calibration needs REAL and FAKE videos with a face; found one class only")
 
@@ -74,6 +80,7 @@ def recalibrate(
         "temperature": [config.temperature, calib.temperature],
         "threshold": [config.threshold, calib.threshold],
         "bias_added": calib.bias,
+        "temperature_rule": temperature_rule,
     }
     new = apply_calibration(config, calib)
     record = {
