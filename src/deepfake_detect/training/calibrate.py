@@ -132,13 +132,15 @@ def fit_worst_family(
     parts = [(z[fam == g], platt_targets(y[fam == g]), class_weights(y[fam == g])) for g in groups]
     log_t = (np.log(0.01), np.log(100.0))
 
-    def worst(p: np.ndarray) -> float:
-        lt, b = float(np.clip(p[0], *log_t)), float(p[1]) if fit_bias else 0.0
-        return max(_nll(zg, tg, wg, lt, b) for zg, tg, wg in parts)
+    def worst(lt: float, b: float) -> float:
+        return max(_nll(zg, tg, wg, float(np.clip(lt, *log_t)), b) for zg, tg, wg in parts)
 
-    t0, b0 = fit_platt(y, z, fit_bias)
-    res = minimize(worst, [np.log(t0), b0], method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7})
-    return float(np.exp(np.clip(res.x[0], *log_t))), float(res.x[1]) if fit_bias else 0.0
+    if not fit_bias:  # one parameter: a bounded scalar search
+        res = minimize_scalar(lambda lt: worst(lt, 0.0), bounds=log_t, method="bounded")
+        return float(np.exp(res.x)), 0.0
+    t0, b0 = fit_platt(y, z)
+    res = minimize(lambda p: worst(p[0], p[1]), [np.log(t0), b0], method="Nelder-Mead")
+    return float(np.exp(np.clip(res.x[0], *log_t))), float(res.x[1])
 
 
 def _widest_margin(probs: np.ndarray, threshold: float) -> float:
