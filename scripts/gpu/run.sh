@@ -5,7 +5,8 @@
 #   bash scripts/gpu/run.sh EPOCHS MINUTES      # results (log, metrics, fp16 checkpoints) go to $OUT
 set -uo pipefail
 EPOCHS=${1:?epochs} MINUTES=${2:?whole minutes of training}
-OUT=${OUT:-runs/gpu-out} DATA_ROOT=$(cat .gpu/data_root)
+OUT=${OUT:-runs/gpu-out} DATA_ROOT=$(cat .gpu/data_root) ARCH=$(cat .gpu/arch 2>/dev/null || echo efficientnet_lite0_lstm)
+export ARCH  # the architecture whose ImageNet weights scripts/gpu_bundle.sh packed
 if [ -n "$(find "$DATA_ROOT" -type f -size +0 ! -name '*.csv' ! -name '*.json' -print -quit 2>/dev/null)" ]; then
     echo "refusing: $DATA_ROOT holds the real data, which the skeleton would overwrite: run this on the GPU machine" >&2
     exit 2
@@ -26,9 +27,9 @@ fi
 export PYTHONPATH=/tmp/site:$PWD/.gpu/site:$PWD/src PYTHONUNBUFFERED=1
 say "setup done in $PWD"; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; nproc
 python3 - <<'PY' || exit 1
-import glob, cv2, timm, torch
+import glob, os, cv2, timm, torch
 from deepfake_detect.models.registry import create_model
-create_model("efficientnet_lite0_lstm", pretrained=True)
+create_model(os.environ["ARCH"], pretrained=True)
 strip = glob.glob("runs/cache-gpu256/crops/*/*.webp")[0]
 assert cv2.imread(strip) is not None, f"OpenCV cannot read {strip}"
 print("preflight ok: torch", torch.__version__, "timm", timm.__version__, "cv2", cv2.__version__)
