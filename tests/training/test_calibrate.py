@@ -16,6 +16,7 @@ from deepfake_detect.training.calibrate import (
     logit_bias,
     video_logits,
 )
+from deepfake_detect.training.metrics import log_loss
 from deepfake_detect.verdict import sigmoid, video_logit
 
 
@@ -138,12 +139,8 @@ def test_worst_family_fit_sizes_probabilities_for_the_weakest_family() -> None:
     t_worst, _ = fit_worst_family(labels, z, fam)
     assert t_worst > 2 * t_pooled  # the hard family's evidence is weak: its probabilities stay near 0.5
     hard = fam == "hard"
-
-    def loss(t: float) -> float:
-        p = sigmoid(z[hard], t)
-        return float(-np.mean(labels[hard] * np.log(p) + (1 - labels[hard]) * np.log(1 - p)))
-
-    assert loss(t_worst) < loss(t_pooled) and loss(t_worst) < np.log(2)
+    loss_worst, loss_pooled = (log_loss(labels[hard], sigmoid(z[hard], t)) for t in (t_worst, t_pooled))
+    assert loss_worst < loss_pooled and loss_worst < np.log(2)
 
 
 def test_worst_family_needs_two_families_with_both_classes() -> None:

@@ -94,22 +94,24 @@ def _nll(z: np.ndarray, targets: np.ndarray, weights: np.ndarray, log_t: float, 
     return float(np.mean(weights * (np.logaddexp(0.0, s) - targets * s)))
 
 
+LOG_T_BOUNDS = (np.log(0.01), np.log(100.0))  # temperatures are fitted within [0.01, 100]
+
+
 def fit_platt(labels: np.ndarray, logits: np.ndarray, fit_bias: bool = True) -> tuple[float, float]:
     """(temperature, bias) minimising the class-balanced NLL of sigmoid((logits + bias) / temperature)
     against `platt_targets(labels)`; `fit_bias=False` fits the temperature alone (bias 0). T lies in
     [0.01, 100]."""
     y, z, w = platt_targets(labels), np.asarray(logits, np.float64), class_weights(labels)
     bound = float(np.abs(z).max()) + 1.0
-    log_t = (np.log(0.01), np.log(100.0))
     if not fit_bias:
-        res = minimize_scalar(lambda lt: _nll(z, y, w, lt, 0.0), bounds=log_t, method="bounded")
+        res = minimize_scalar(lambda lt: _nll(z, y, w, lt, 0.0), bounds=LOG_T_BOUNDS, method="bounded")
         return float(np.exp(res.x)), 0.0
     t0, _ = fit_platt(labels, logits, fit_bias=False)
     res = minimize(
         lambda p: _nll(z, y, w, p[0], p[1]),
         [np.log(t0), 0.0],
         method="L-BFGS-B",
-        bounds=[log_t, (-bound, bound)],
+        bounds=[LOG_T_BOUNDS, (-bound, bound)],
     )
     return float(np.exp(res.x[0])), float(res.x[1])
 
@@ -130,17 +132,16 @@ def fit_worst_family(
     if len(groups) < 2:
         return fit_platt(y, z, fit_bias)
     parts = [(z[fam == g], platt_targets(y[fam == g]), class_weights(y[fam == g])) for g in groups]
-    log_t = (np.log(0.01), np.log(100.0))
 
     def worst(lt: float, b: float) -> float:
-        return max(_nll(zg, tg, wg, float(np.clip(lt, *log_t)), b) for zg, tg, wg in parts)
+        return max(_nll(zg, tg, wg, float(np.clip(lt, *LOG_T_BOUNDS)), b) for zg, tg, wg in parts)
 
     if not fit_bias:  # one parameter: a bounded scalar search
-        res = minimize_scalar(lambda lt: worst(lt, 0.0), bounds=log_t, method="bounded")
+        res = minimize_scalar(lambda lt: worst(lt, 0.0), bounds=LOG_T_BOUNDS, method="bounded")
         return float(np.exp(res.x)), 0.0
     t0, b0 = fit_platt(y, z)
     res = minimize(lambda p: worst(p[0], p[1]), [np.log(t0), b0], method="Nelder-Mead")
-    return float(np.exp(np.clip(res.x[0], *log_t))), float(res.x[1])
+    return float(np.exp(np.clip(res.x[0], *LOG_T_BOUNDS))), float(res.x[1])
 
 
 def _widest_margin(probs: np.ndarray, threshold: float) -> float:

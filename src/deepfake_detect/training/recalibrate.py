@@ -28,6 +28,7 @@ from ..models.checkpoint import load_checkpoint, save_checkpoint
 from ..verdict import sigmoid
 from .calibrate import Calibration, apply_calibration, calibrate, logit_bias, video_logits
 from .metrics import log_loss
+from .sampling import family_of
 from .scoring import prepare_scoring
 
 
@@ -65,7 +66,7 @@ def recalibrate(
     videos = scoring.score(TrackClassifier(loaded, faces=scoring.face).score_tracks, progress)
     labels = np.array([v.label for v in videos], dtype=np.int64)
     tracks = [v.tracks for v in videos]
-    families = [v.origin.split("/")[0] for v in videos] if temperature_rule == "worst-family" else None
+    families = [family_of(v) for v in videos] if temperature_rule == "worst-family" else None
     calib = calibrate(labels, tracks, threshold_rule, aggregation=config.aggregation, families=families)
     if not calib.calibrated:
         raise ValueError("calibration needs REAL and FAKE videos with a face; found one class only")
@@ -80,7 +81,7 @@ def recalibrate(
         "temperature": [config.temperature, calib.temperature],
         "threshold": [config.threshold, calib.threshold],
         "bias_added": calib.bias,
-        "temperature_rule": temperature_rule,
+        "temperature_rule": calib.temperature_rule,
     }
     new = apply_calibration(config, calib)
     record = {

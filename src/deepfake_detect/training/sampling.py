@@ -9,7 +9,7 @@ otherwise be the easiest, and least general, thing to learn.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
@@ -19,8 +19,14 @@ if TYPE_CHECKING:
     from .samples import TrackItem
 
 
-def family_of(item: TrackItem) -> str:
-    """The data family: the origin's top folder (``timit``, ``dfdc_faces``, ``utkface``)."""
+class _FromOrigin(Protocol):
+    @property
+    def origin(self) -> str: ...  # the source's folder under its data folder: "timit/fake", "frames/DFDC"
+
+
+def family_of(item: _FromOrigin) -> str:
+    """The data family of a training item or a scored video: the origin's top folder (``timit``,
+    ``dfdc_faces``, ``utkface``)."""
     return item.origin.split("/")[0]
 
 
