@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from deepfake_detect.models import create_model, list_models
+from deepfake_detect.training.recipe import TrainConfig
+from deepfake_detect.training.run import optimiser
 from deepfake_detect.training.train import _loss
 
 
@@ -28,3 +30,15 @@ def test_bf16_autocast_step_on_cpu() -> None:
     loss = _loss(model.train(), x, steps, torch.tensor([1.0, 0.0]), None, 0.5, True, "cpu")
     loss.backward()
     assert loss.dtype == torch.float32 and torch.isfinite(loss)
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.2])
+def test_backbone_lr_scale_sets_the_trunks_lr_alone(scale: float) -> None:
+    model, _ = create_model("resnet18_lstm")
+    cfg = TrainConfig(data=[], out="", epochs=1, batch_size=4, lr=1e-3, backbone_lr_scale=scale)
+    opt, _ = optimiser(cfg, model, n_items=8)
+    trunk = {id(p) for p in model.cnn.parameters()}
+    lrs = {id(p): g["initial_lr"] for g in opt.param_groups for p in g["params"]}
+    assert sorted(lrs) == sorted(id(p) for p in model.parameters())  # every parameter exactly once
+    assert len(opt.param_groups) == (1 if scale == 1.0 else 2)
+    assert all(lr == pytest.approx(1e-3 * (scale if i in trunk else 1.0)) for i, lr in lrs.items())

@@ -135,6 +135,7 @@ def register(subparsers) -> None:
     t.add_argument("--frames", type=int, help="crops per training window (default: the arch's)")
     t.add_argument("--input-size", type=int, help="crop side fed to the model (default: the arch's)")
     t.add_argument("--lr", type=float)
+    t.add_argument("--backbone-lr-scale", type=float, help="CNN trunk lr as a fraction of --lr (default 1)")
     t.add_argument("--weight-decay", type=float)
     t.add_argument(
         "--val",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from .augment import RobustAugment
 from .cache import prepare
 from .datasets import describe, discover_all
 from .records import summarize
-from .run import Run, TrainingData, weight_average
+from .run import Run, TrainingData, optimiser, weight_average
 from .samples import CropJitter, TrackDataset, build_items
 from .sampling import expected_positive_rate
 from .scoring import ScoringSet
@@ -44,6 +43,7 @@ class TrainConfig:
     frames: int | None = None  # T crops per training window (default: the architecture's `frames`)
     input_size: int | None = None  # default: the architecture's
     lr: float = 1e-3
+    backbone_lr_scale: float = 1.0  # the CNN trunk's lr = lr * this (< 1: ImageNet features drift less)
     weight_decay: float = 0.01
     warmup_fraction: float = 0.05  # of all steps, linear warm-up before the cosine decay
     val: list[str] | None = None  # explicit validation data; else a grouped split of `data`
@@ -185,21 +185,6 @@ def _training_data(cfg: TrainConfig, face: FaceSpec, cache_dir: Path) -> Trainin
     return TrainingData(train_src, val, records, items, sbi, p_sbi, copies, monitor)
 
 
-def _optimiser(cfg: TrainConfig, model: torch.nn.Module, n_items: int):
-    """AdamW, with a linear warm-up over `warmup_fraction` of the steps, then cosine decay to 1 %."""
-    assert cfg.epochs is not None, "set by _resume_point"
-    steps = cfg.epochs * math.ceil(n_items / cfg.batch_size)
-    warm = max(1, int(cfg.warmup_fraction * steps))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-    def schedule(step: int) -> float:  # multiplier of lr
-        if step < warm:
-            return (step + 1) / warm
-        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, steps - warm))))
-
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-
-
 def _pos_weight(cfg: TrainConfig, data: TrainingData) -> tuple[float | None, float]:
     """(pos_weight of the BCE, share of FAKE labels the loop will see)."""
     positive = expected_positive_rate(data.items, cfg.oversample, data.p_sbi, cfg.family_weights)
@@ -270,7 +255,7 @@ def setup_run(cfg: TrainConfig) -> Run:
         family_weights=cfg.family_weights,
         pairs=cfg.sbi_pairs,
     )
-    optimizer, scheduler = _optimiser(cfg, model, len(data.items))
+    optimizer, scheduler = optimiser(cfg, model, len(data.items))
     state: dict[str, Any] = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0, "history": []}
     averaged = weight_average(model, cfg.ema, saved.get("ema") if saved else None)
     if saved:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import torch
@@ -131,3 +132,24 @@ def weight_average(model: CnnLstm, decay: float, saved: dict | None = None) -> A
     if saved is not None:  # resuming: the average so far
         averaged.load_state_dict(saved)
     return averaged
+
+
+def optimiser(cfg: TrainConfig, model: CnnLstm, n_items: int):
+    """AdamW (the CNN trunk at `backbone_lr_scale` x lr), a linear warm-up over `warmup_fraction` of the
+    steps, then cosine decay to 1 %."""
+    assert cfg.epochs is not None, "set by _resume_point"
+    steps = cfg.epochs * math.ceil(n_items / cfg.batch_size)
+    warm = max(1, int(cfg.warmup_fraction * steps))
+    params: Any = model.parameters()
+    if cfg.backbone_lr_scale != 1.0:  # two groups only when asked: 1.0 keeps older runs bit for bit
+        trunk = set(map(id, model.cnn.parameters()))
+        rest = [p for p in model.parameters() if id(p) not in trunk]  # first: the lr the log shows
+        params = [{"params": rest}, {"params": model.cnn.parameters(), "lr": cfg.lr * cfg.backbone_lr_scale}]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def schedule(step: int) -> float:  # multiplier of lr
+        if step < warm:
+            return (step + 1) / warm
+        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, steps - warm))))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
