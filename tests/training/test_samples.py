@@ -90,6 +90,18 @@ def test_sbi_pairs_differ_only_by_the_blend(items_and_cache) -> None:
     assert y.tolist()[:2] == [0.0, 1.0] and steps.shape == (3, 4) and idx.tolist()[:2] == [0, 0]
 
 
+def test_p_frequency_reaches_the_blend(items_and_cache, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deepfake_detect.training import sbi
+
+    items, cache_dir = items_and_cache
+    reals = [it for it in items if it.label == 0]
+    calls = []
+    original = sbi._frequency_transform
+    monkeypatch.setattr(sbi, "_frequency_transform", lambda s, rng: calls.append(1) or original(s, rng))
+    assert _dataset(reals, cache_dir, p_sbi=1.0, p_frequency=0.0)[0][1] == 1.0 and not calls
+    assert _dataset(reals, cache_dir, p_sbi=1.0)[0][1] == 1.0 and calls  # default: always
+
+
 def test_jittered_views_keep_inside_the_picture(items_and_cache) -> None:
     items, cache_dir = items_and_cache
     plain = _dataset(items, cache_dir, frames=6, input_size=64)

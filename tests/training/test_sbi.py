@@ -99,3 +99,24 @@ def test_self_blend_rejects_face_outside_image(face: np.ndarray) -> None:
         self_blend(face, LANDMARKS + 1000, np.random.default_rng(0))
     with pytest.raises(ValueError):
         self_blend(face.astype(np.float32), LANDMARKS, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("p_frequency", [0.0, 0.5, 1.0])
+def test_p_frequency_sets_how_often_the_frequency_step_runs(
+    face: np.ndarray, p_frequency: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deepfake_detect.training import sbi
+
+    calls = []
+    original = sbi._frequency_transform
+    monkeypatch.setattr(sbi, "_frequency_transform", lambda s, rng: calls.append(1) or original(s, rng))
+    for seed in range(40):
+        self_blend(face, LANDMARKS, np.random.default_rng(seed), p_frequency)
+    assert {0.0: len(calls) == 0, 0.5: 10 <= len(calls) <= 30, 1.0: len(calls) == 40}[p_frequency]
+
+
+def test_p_frequency_one_replays_the_default(face: np.ndarray) -> None:
+    """1.0 draws nothing extra, so runs before the option (run M) reproduce bit for bit."""
+    fake_a, _ = self_blend(face, LANDMARKS, np.random.default_rng(3))
+    fake_b, _ = self_blend(face, LANDMARKS, np.random.default_rng(3), p_frequency=1.0)
+    np.testing.assert_array_equal(fake_a, fake_b)

@@ -210,6 +210,7 @@ def register(subparsers) -> None:
         metavar="FAMILY=W",
         help="relative draw rate of a data family (top folder of the origin), repeatable: timit=0.5",
     )
+    t.add_argument("--sbi-p-frequency", type=float, help="chance of SBI's frequency transform (default 1)")
     t.add_argument("--pos-weight", help="auto | none | a number (default auto)")
     t.add_argument("--oversample", action=argparse.BooleanOptionalAction, help="class-balanced sampling")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, help="robustness augmentation")

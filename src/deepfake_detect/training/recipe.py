@@ -60,6 +60,7 @@ class TrainConfig:
     sbi: str = "auto"  # "auto" (on when training has no fakes), "on", "off"
     sbi_only: bool = False  # ignore real fakes in training: real vs SBI (val keeps real fakes)
     sbi_pairs: bool = False  # with sbi_only: each real drawn comes with its own SBI copy (samples.py)
+    sbi_p_frequency: float = 1.0  # probability of SBI's frequency transform (sbi.self_blend; paper: 1)
     p_sbi: float = 0.5  # share of real tracks turned into SBI pseudo-fakes when SBI is on (sampling.py)
     pretrained: bool = True  # start from the backbone's ImageNet weights when the architecture has them
     init: str | None = None  # start from this checkpoint's weights (same arch); fresh optimiser and schedule
@@ -254,6 +255,7 @@ def setup_run(cfg: TrainConfig) -> Run:
         jitter=CropJitter((cfg.jitter[0], cfg.jitter[1])) if cfg.jitter else None,
         family_weights=cfg.family_weights,
         pairs=cfg.sbi_pairs,
+        p_frequency=cfg.sbi_p_frequency,
     )
     optimizer, scheduler = optimiser(cfg, model, len(data.items))
     state: dict[str, Any] = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0, "history": []}

@@ -86,15 +86,19 @@ def valid_box(patch: np.ndarray) -> tuple[int, int, int, int]:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def blend_track(crops: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarray | None:
+def blend_track(
+    crops: np.ndarray, landmarks: np.ndarray, seed: int, p_frequency: float = 1.0
+) -> np.ndarray | None:
     """SBI pseudo-fake of a whole track: one Generator seed per frame, so the colour/frequency/mask draw
     is the same on every frame while the mask follows each frame's landmarks. None if the face leaves
-    the crop."""
+    the crop. `p_frequency`: see `sbi.self_blend`."""
     if len(crops) != len(landmarks):
         raise ValueError(f"{len(crops)} crops but {len(landmarks)} landmark sets")
     try:
         pairs = zip(crops, landmarks, strict=False)
-        blended = np.stack([self_blend(c, lm, np.random.default_rng(seed))[0] for c, lm in pairs])
+        blended = np.stack(
+            [self_blend(c, lm, np.random.default_rng(seed), p_frequency)[0] for c, lm in pairs]
+        )
     except ValueError:
         return None
     blended[~crops.any(axis=3)] = 0  # the patch's black padding stays black: it is not part of the picture
@@ -147,6 +151,7 @@ class TrackDataset(Dataset):
         jitter: CropJitter | None = None,
         family_weights: dict[str, float] | None = None,
         pairs: bool = False,
+        p_frequency: float = 1.0,
     ):
         self.items = items
         self.cache_dir = Path(cache_dir)
@@ -159,6 +164,7 @@ class TrackDataset(Dataset):
         self.jitter = jitter
         self.seed = seed
         self.pairs = pairs  # a real that may be blended comes with its SBI copy (`sample_pair`)
+        self.p_frequency = p_frequency  # of SBI's frequency transform (`sbi.self_blend`)
         self.epoch = 0
         # Decoded strips are kept while they fit: PNG decoding would otherwise run every epoch.
         self._ram: dict[int, np.ndarray] = {}
@@ -192,7 +198,7 @@ class TrackDataset(Dataset):
             return self.sample_pair(i, patches, landmarks, inside, rng)
         label = item.label
         if blendable and rng.random() < self.p_sbi_items[i]:
-            blended = blend_track(patches, landmarks, int(rng.integers(2**31)))
+            blended = blend_track(patches, landmarks, int(rng.integers(2**31)), self.p_frequency)
             if blended is not None:
                 patches, label = blended, 1
         return self.finish(i, patches, label, rng, inside)
@@ -203,7 +209,7 @@ class TrackDataset(Dataset):
         """The real window and its SBI copy, framed and augmented identically (one seed for both), so
         the blend is the only difference between them: the SBI paper's pairs from the same frame. Why:
         drawn apart, the model can lean on who or where a face is; drawn together, it cannot."""
-        blended = blend_track(patches, landmarks, int(rng.integers(2**31)))
+        blended = blend_track(patches, landmarks, int(rng.integers(2**31)), self.p_frequency)
         seed = int(rng.integers(2**31))
         real = self.finish(i, patches, 0, np.random.default_rng(seed), inside)
         if blended is None:  # the face leaves the patch: the real alone

@@ -93,11 +93,14 @@ def mask_margin(shape: tuple[int, ...]) -> int:
 
 
 def self_blend(
-    image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
+    image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, p_frequency: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Make one SBI pseudo-fake from a real face crop.
 
     image: [H, W, 3] uint8 RGB face crop; landmarks: [68, 2] or [5, 2] in crop pixels.
+    p_frequency: probability of the frequency transform (the paper's: always). Below 1, some copies differ
+    only in colour, position and the seam, which a codec or a generator's decoder does not smooth away
+    (`benchmarks/sbi_cues.py`: run M reads mainly the sharpness step).
     Returns (fake [H, W, 3] uint8, mask [H, W] float32 in [0, 1]): fake = src * mask + target * (1 - mask);
     with 5 landmarks the target is `image` itself, so wherever mask == 0 the fake equals `image` exactly;
     with 68 the transformed copy is the inside or the outside. Raises ValueError if the hull misses the image.
@@ -109,7 +112,10 @@ def self_blend(
     hull = landmark_hull_mask(lm, (h, w), rng) if len(lm) == 68 else face_hull_mask(lm, (h, w))  # [H, W]
     if not hull.any():
         raise ValueError("the face hull lies outside the image")
-    source = _scale_shift(_frequency_transform(_colour_transform(image, rng), rng), rng)  # [H, W, 3] f32
+    source = _colour_transform(image, rng)  # [H, W, 3] f32
+    if p_frequency >= 1 or rng.random() < p_frequency:  # no draw at 1: older runs replay bit for bit
+        source = _frequency_transform(source, rng)
+    source = _scale_shift(source, rng)
     target = image.astype(np.float32)
     if len(lm) == 68 and rng.random() < 0.5:  # source-target augmentation: the outside is the odd one
         source, target = target, source
