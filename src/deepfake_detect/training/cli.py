@@ -65,7 +65,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.family_weight:
         pairs = [w.split("=", 1) for w in args.family_weight]
         values["family_weights"] = {name: float(weight) for name, weight in pairs}
-    cfg = TrainConfig(**(values | {"sbi": sbi, "out": args.out or ""}))
+    try:
+        cfg = TrainConfig(**(values | {"sbi": sbi, "out": args.out or ""}))
+    except ValueError as e:  # a bad option value, said before any work starts
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     summary = train(cfg)
     keys = ("best_epoch", "stopped", "threshold", "temperature", "aggregation")
     val = {k: summary["val"].get(k) for k in ("val_auc", "val_loss", "eer")}
@@ -76,20 +80,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
-    metrics = evaluate(
-        args.data,
-        args.model,
-        args.out,
-        cache_dir=args.cache,
-        layout=args.layout,
-        split=args.split,
-        val_fraction=args.val_fraction,
-        seed=args.seed,
-        workers=args.workers,
-        progress=args.progress,
-        with_sbi_copies=args.sbi_copies,
-        methods=args.methods,
-    )
+    keys = ("layout", "split", "val_fraction", "seed", "workers", "progress", "methods")
+    kw = {k: getattr(args, k) for k in keys} | {"cache_dir": args.cache, "with_sbi_copies": args.sbi_copies}
+    metrics = evaluate(args.data, args.model, args.out, **kw)
     sbi = metrics.get("sbi_copies")
     print(
         json.dumps(

@@ -87,6 +87,12 @@ class TrainConfig:
     resume: str | None = None
     progress: bool = True
 
+    def __post_init__(self) -> None:  # before any cache is built: a typo should not cost a 20-min prepare
+        for name in ("p_sbi", "sbi_p_frequency", "p_jpeg"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be within 0-1, got {value}")
+
 
 def _resume_point(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     if not cfg.resume:

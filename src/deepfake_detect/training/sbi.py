@@ -99,8 +99,8 @@ def self_blend(
 
     image: [H, W, 3] uint8 RGB face crop; landmarks: [68, 2] or [5, 2] in crop pixels.
     p_frequency: probability of the frequency transform (the paper's: always). Below 1, some copies differ
-    only in colour, position and the seam, which a codec or a generator's decoder does not smooth away
-    (`benchmarks/sbi_cues.py`: run M reads mainly the sharpness step).
+    only in colour, position and the seam; run S (docs/training.md, 0.5) moved the cue off the sharpness
+    step that way, but did not transfer better than M.
     Returns (fake [H, W, 3] uint8, mask [H, W] float32 in [0, 1]): fake = src * mask + target * (1 - mask);
     with 5 landmarks the target is `image` itself, so wherever mask == 0 the fake equals `image` exactly;
     with 68 the transformed copy is the inside or the outside. Raises ValueError if the hull misses the image.
