@@ -115,8 +115,31 @@ def test_p_frequency_sets_how_often_the_frequency_step_runs(
     assert {0.0: len(calls) == 0, 0.5: 10 <= len(calls) <= 30, 1.0: len(calls) == 40}[p_frequency]
 
 
-def test_p_frequency_one_replays_the_default(face: np.ndarray) -> None:
-    """1.0 draws nothing extra, so runs before the option (run M) reproduce bit for bit."""
-    fake_a, _ = self_blend(face, LANDMARKS, np.random.default_rng(3))
-    fake_b, _ = self_blend(face, LANDMARKS, np.random.default_rng(3), p_frequency=1.0)
-    np.testing.assert_array_equal(fake_a, fake_b)
+@pytest.mark.parametrize("p_frequency", [1.0, 0.5])
+def test_p_frequency_one_draws_nothing_extra(
+    face: np.ndarray, p_frequency: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 1 the frequency transform gets the generator exactly as the colour transform left it, as before
+    the option existed, so earlier runs (run M) replay bit for bit; below 1 the coin is one draw between."""
+    from deepfake_detect.training import sbi
+
+    states = {}
+    colour, frequency = sbi._colour_transform, sbi._frequency_transform
+
+    def recorded_colour(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        out = colour(image, rng)
+        states["after colour"] = rng.bit_generator.state
+        return out
+
+    def recorded_frequency(source: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        states["before frequency"] = rng.bit_generator.state
+        return frequency(source, rng)
+
+    monkeypatch.setattr(sbi, "_colour_transform", recorded_colour)
+    monkeypatch.setattr(sbi, "_frequency_transform", recorded_frequency)
+    for seed in range(20):  # below 1, the first seed whose coin lets the transform run
+        states.clear()
+        self_blend(face, LANDMARKS, np.random.default_rng(seed), p_frequency)
+        if "before frequency" in states:
+            break
+    assert (states["after colour"] == states["before frequency"]) == (p_frequency == 1.0)
