@@ -11,7 +11,9 @@
 # after blending (run M: a lossy cache's artefacts no longer mark the blended region). INPUT_SIZE overrides the
 # architecture's crop side (run N: 192 px, ~27 % less CNN work than Lite0's 224).
 # ARCH picks another registered architecture (run Q: efficientnet_lite2_lstm at INPUT_SIZE=224).
-# SEED (default 0) for replicates (run O: run M with seed 1). EMA=0.998 also writes a moving average of the
+# SEED (default 0) for replicates (run O: run M with seed 1); SPLIT_SEED keeps another seed's people split
+# (run T: run M with seed 2 on M's split, so its validation figures compare with M's).
+# EMA=0.998 also writes a moving average of the
 # weights as epoch_N_ema (run P: run M with it; the raw weights are run M's, step for step).
 # BACKBONE_LR_SCALE trains the CNN trunk at that fraction of the lr (run R: run M with 0.2). SBI_P_FREQUENCY is
 # the chance of the blend's frequency transform (run S: run M with 0.5).
@@ -32,6 +34,7 @@ common=(
     --p-sbi 0.3 --jitter 0.8 1.6
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5
     --val-fraction 0.12 --patience 0 --loader-workers "$LOADER_WORKERS" --seed "${SEED:-0}" --device "${DEVICE:-auto}"
+    ${SPLIT_SEED:+--split-seed "$SPLIT_SEED"}
     ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${THREADS:+--threads "$THREADS"} ${BF16:+--bf16 "$BF16"}
     ${P_JPEG:+--p-jpeg "$P_JPEG"} ${INPUT_SIZE:+--input-size "$INPUT_SIZE"} ${EMA:+--ema "$EMA"}
     ${BACKBONE_LR_SCALE:+--backbone-lr-scale "$BACKBONE_LR_SCALE"} ${SBI_P_FREQUENCY:+--sbi-p-frequency "$SBI_P_FREQUENCY"}

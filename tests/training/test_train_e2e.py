@@ -265,3 +265,23 @@ def test_ema_saves_a_calibrated_average_and_leaves_the_raw_run_alone(
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     resumed = setup_run(TrainConfig(data=[], out="", resume=str(out), epochs=2, progress=False))
     assert resumed.averaged is not None and int(resumed.averaged.n_averaged) == row["batches"] == 2
+
+
+def test_split_seed_replicates_a_run_on_another_seeds_people_split(
+    run_dir: Path, dfdc_dir: Path, tmp_path: Path
+) -> None:
+    from deepfake_detect.training.datasets import discover_all
+    from deepfake_detect.training.scoring import recipe_split
+
+    common = _tiny_config(run_dir, dfdc_dir, tmp_path)
+
+    def val_paths(**kw) -> list[str]:
+        return sorted(s.path for s in setup_run(TrainConfig(**common, **kw)).val_sources)
+
+    reference = val_paths(seed=0)
+    other = next(s for s in range(1, 20) if val_paths(seed=s) != reference)
+    replicate = setup_run(TrainConfig(**common, seed=other, split_seed=0))
+    assert sorted(s.path for s in replicate.val_sources) == reference and replicate.recipe["seed"] == other
+    # evaluate / calibrate --split val rebuild that split from the checkpoint's recipe, not from its seed
+    config = dataclasses.replace(replicate.config, extra={"training": {"recipe": replicate.recipe}})
+    assert sorted(s.path for s in recipe_split(discover_all([str(dfdc_dir)]), config, "val")) == reference

@@ -228,6 +228,7 @@ def register(subparsers) -> None:
         "--threshold-rule", choices=THRESHOLD_RULES, help="how val picks the threshold (default eer)"
     )
     t.add_argument("--seed", type=int)
+    t.add_argument("--split-seed", type=int, help="seed of the validation split only (default: --seed)")
     t.add_argument("--patience", type=int, help="early-stop patience in epochs (0: off; default 5)")
     t.add_argument("--max-minutes", type=float, help="stop gracefully after this much wall time")
     t.add_argument("--threads", type=int, help="torch threads (default: all cores)")
@@ -255,7 +256,7 @@ def register(subparsers) -> None:
         choices=("all", "val", "train"),
         help="evaluate one side of the training split (default all)",
     )
-    e.add_argument("--val-fraction", type=float, help="for --split (default: the training run's)")
+    e.add_argument("--val-fraction", type=float, help="for --split (default: the training run's split seed)")
     e.add_argument("--seed", type=int, help="for --split (default: the training run's)")
     e.add_argument("--workers", type=int, default=2, help="prepare processes (default 2)")
     e.add_argument(

@@ -77,6 +77,7 @@ class TrainConfig:
     aggregation: str | None = None  # None: pick on val (calibrate.py)
     threshold_rule: str = "eer"
     seed: int = 0
+    split_seed: int | None = None  # the people split's seed (None: `seed`); replicates on one split
     patience: int = 5  # early stop after this many epochs without a better val AUC (0: never)
     max_minutes: float | None = None
     threads: int | None = None
@@ -156,8 +157,9 @@ def _training_data(cfg: TrainConfig, face: FaceSpec, cache_dir: Path) -> Trainin
     everything = sources + (val_given or []) + report
     records = prepare(everything, cache_dir, spec, cfg.prepare_workers, cfg.progress)
     by_person = records if cfg.dlib else None  # one person, one group: no actor on both sides
+    split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
     train_src, val_src = grouped_split(
-        sources, by_person, cfg.val_fraction, cfg.seed, val_given, cfg.val_match
+        sources, by_person, cfg.val_fraction, split_seed, val_given, cfg.val_match
     )
     if not train_src and val_src:
         raise ValueError(

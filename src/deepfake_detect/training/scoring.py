@@ -121,7 +121,8 @@ def recipe_split(
             "(no training recipe in it); evaluate held-out data folders instead"
         )
     frac = recipe.get("val_fraction", 0.2) if val_fraction is None else val_fraction
-    seed = recipe.get("seed", 0) if seed is None else seed
+    if seed is None:  # the split's own seed when the run recorded one (a replicate on another's split)
+        seed = recipe["split_seed"] if recipe.get("split_seed") is not None else recipe.get("seed", 0)
     if recipe.get("dlib") and records is None:
         raise ValueError(
             "this model's split groups sources by person: pass the cache records (made with dlib)"
