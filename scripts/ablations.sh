@@ -13,8 +13,8 @@
 # ARCH picks another registered architecture (run Q: efficientnet_lite2_lstm at INPUT_SIZE=224).
 # SEED (default 0) for replicates (run O: run M with seed 1); SPLIT_SEED keeps another seed's people split
 # (run T: run M with seed 2 on M's split, so its validation figures compare with M's).
-# EMA=0.998 also writes a moving average of the
-# weights as epoch_N_ema (run P: run M with it; the raw weights are run M's, step for step).
+# EMA=0.998 also writes a moving average of the weights as epoch_N_ema (run P: run M with it; the raw weights
+# are run M's, step for step).
 # BACKBONE_LR_SCALE trains the CNN trunk at that fraction of the lr (run R: run M with 0.2). SBI_P_FREQUENCY is
 # the chance of the blend's frequency transform (run S: run M with 0.5).
 # CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).

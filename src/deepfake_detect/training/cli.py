@@ -256,8 +256,8 @@ def register(subparsers) -> None:
         choices=("all", "val", "train"),
         help="evaluate one side of the training split (default all)",
     )
-    e.add_argument("--val-fraction", type=float, help="for --split (default: the training run's split seed)")
-    e.add_argument("--seed", type=int, help="for --split (default: the training run's)")
+    e.add_argument("--val-fraction", type=float, help="for --split (default: the training run's)")
+    e.add_argument("--seed", type=int, help="for --split (default: the training run's split seed)")
     e.add_argument("--workers", type=int, default=2, help="prepare processes (default 2)")
     e.add_argument(
         "--sbi-copies",
