@@ -275,13 +275,15 @@ def test_split_seed_replicates_a_run_on_another_seeds_people_split(
 
     common = _tiny_config(run_dir, dfdc_dir, tmp_path)
 
-    def val_paths(**kw) -> list[str]:
-        return sorted(s.path for s in setup_run(TrainConfig(**common, **kw)).val_sources)
+    def paths(sources) -> list[str]:
+        return sorted(s.path for s in sources)
 
-    reference = val_paths(seed=0)
-    other = next(s for s in range(1, 20) if val_paths(seed=s) != reference)
+    reference = paths(setup_run(TrainConfig(**common, seed=0)).val_sources)
+    other = next(
+        s for s in range(1, 20) if paths(setup_run(TrainConfig(**common, seed=s)).val_sources) != reference
+    )
     replicate = setup_run(TrainConfig(**common, seed=other, split_seed=0))
-    assert sorted(s.path for s in replicate.val_sources) == reference and replicate.recipe["seed"] == other
+    assert paths(replicate.val_sources) == reference and replicate.recipe["seed"] == other
     # evaluate / calibrate --split val rebuild that split from the checkpoint's recipe, not from its seed
     config = dataclasses.replace(replicate.config, extra={"training": {"recipe": replicate.recipe}})
-    assert sorted(s.path for s in recipe_split(discover_all([str(dfdc_dir)]), config, "val")) == reference
+    assert paths(recipe_split(discover_all([str(dfdc_dir)]), config, "val")) == reference
