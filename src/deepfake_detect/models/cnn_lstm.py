@@ -7,6 +7,8 @@ checkpoints load unchanged: `cnn` is the torchvision ResNet's children minus `fc
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 from torchvision import models as tvm
@@ -31,8 +33,30 @@ class CnnLstm(nn.Module):
         """[N, 3, H, W] normalised crops -> [N, C] features."""
         return self.cnn(crops).flatten(1)
 
-    def temporal(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """[B, T, C] features -> (track logits [B], per-frame logits [B, T])."""
+    def temporal(self, feats: torch.Tensor, window: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """[B, T, C] features -> (track logits [B], per-frame logits [B, T]).
+
+        `window`: read the track in windows of this many steps (e.g. the training length, the config's
+        `frames`) instead of as one sequence; the track logit is the mean of the windows'. The last
+        window ends on the last step and may overlap the one before (its scores win there). Serving
+        reads tracks whole: for the bundled model (trained on 2 steps, served 32) windows of 2 scored
+        validation 0.013-0.032 lower (`benchmarks/lstm_window.py`, docs/training.md check U).
+        """
+        t = feats.shape[1]
+        if window is None or window >= t:
+            return self._sequence(feats)
+        starts = list(range(0, t - window + 1, window))
+        if starts[-1] + window < t:
+            starts.append(t - window)
+        windows = torch.stack([feats[:, s : s + window] for s in starts], dim=1)  # [B, K, W, C]
+        track, frames = self._sequence(windows.flatten(0, 1))  # [B*K], [B*K, W]
+        track, frames = track.view(len(feats), len(starts)), frames.view(len(feats), len(starts), window)
+        owned = [*(b - a for a, b in itertools.pairwise(starts)), window]  # steps each window scores
+        frame_logits = torch.cat([frames[:, k, :n] for k, n in enumerate(owned)], dim=1)  # [B, T]
+        return track.mean(dim=1), frame_logits
+
+    def _sequence(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[B, T, C] read as one sequence -> (track logits [B], per-frame logits [B, T])."""
         out, _ = self.lstm(feats)  # [B, T, 2*hidden]
         frame_logits = self.head(out).squeeze(-1)  # [B, T]
         if self.pooling == "last":

@@ -1,0 +1,88 @@
+"""Does the BiLSTM read served tracks better whole or in windows of its training length? (docs/training.md,
+check U.)
+
+    .venv/bin/python benchmarks/lstm_window.py --cache runs/cache-256x8               # validation, 8 crops
+    D=../shared/data; .venv/bin/python benchmarks/lstm_window.py --split all --cache runs/devcache \\
+        --data $D/dev/frames $D/dev/talking_heads --methods $D/sources_round2.csv          # dev/, 32 crops
+
+The bundled model trained on 2-crop windows but is served every crop of a track (32 for a 10 s clip) as
+one sequence. This scores one labelled set with `CnnLstm.temporal(feats, window)` for each window (None:
+the whole track, as served), through `evaluate` unchanged, and gives each window's video AUC with its
+interval and the paired bootstrap interval of its difference from reading the track whole. The training
+cache holds 2 patches per track, where every window is the whole track: export one with more
+(`export-cache runs/cache-wide352 runs/cache-256x8 --size 256 --frames 8`). ~2 min per window on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from deepfake_detect.models.cnn_lstm import CnnLstm
+from deepfake_detect.training import evaluate as ev
+
+WINDOWS = {"whole": None, "8": 8, "4": 4, "2": 2}
+FAMILIES = ("dfdc_faces", "utkface", "talking_heads", "faces", "timit")
+
+
+def _reading(window: int | None):
+    whole = CnnLstm.temporal
+
+    def temporal(self, feats, _window=None):
+        return whole(self, feats, window)
+
+    return temporal
+
+
+def _predictions(out: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = [json.loads(line) for line in (Path(out) / "predictions.jsonl").read_text().splitlines()]
+    rows.sort(key=lambda r: r["path"])
+    p = np.array([np.nan if r["fake_probability"] is None else r["fake_probability"] for r in rows])
+    return np.array([r["label"] for r in rows]), np.nan_to_num(p, nan=0.5)
+
+
+def paired_interval(y: np.ndarray, a: np.ndarray, b: np.ndarray, n: int = 2000) -> tuple[float, float]:
+    """95 % bootstrap interval of AUC(a) - AUC(b), resampling videos (both scores of a video together)."""
+    rng, diffs = np.random.default_rng(0), []
+    while len(diffs) < n:
+        i = rng.integers(0, len(y), len(y))
+        if 0 < y[i].sum() < len(i):
+            diffs.append(roc_auc_score(y[i], a[i]) - roc_auc_score(y[i], b[i]))
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="checkpoint (default: the bundled model)")
+    parser.add_argument("--cache", default="runs/cache-256x8", help="a cache with more crops per track")
+    parser.add_argument("--split", default="val", choices=("val", "all"))
+    parser.add_argument("--methods", help="per-method table (as `evaluate --methods`)")
+    parser.add_argument("--data", nargs="+", default=[f"../shared/data/{f}" for f in FAMILIES])
+    args = parser.parse_args()
+    scores, original = {}, CnnLstm.temporal
+    try:
+        for name, window in WINDOWS.items():
+            CnnLstm.temporal = _reading(window)
+            with tempfile.TemporaryDirectory() as out:
+                kwargs = dict(split=args.split, methods=args.methods, progress=False)
+                metrics = ev.evaluate(args.data, args.model, out, args.cache, **kwargs)
+                scores[name] = _predictions(out)
+            y, p = scores[name]
+            line = f"window {name:5s} video AUC {roc_auc_score(y, p):.3f} {metrics['video_auc_ci95']}"
+            if name != "whole":
+                low, high = paired_interval(y, p, scores["whole"][1])
+                line += f", minus whole: {low:+.3f} to {high:+.3f}"
+            methods = {k: v["auc"] for k, v in metrics["against_reals"].items()} if args.methods else {}
+            print(line, json.dumps(methods) if methods else "", flush=True)
+    finally:
+        CnnLstm.temporal = original
+
+
+if __name__ == "__main__":
+    main()
