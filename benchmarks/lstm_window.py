@@ -30,11 +30,12 @@ WINDOWS = {"whole": None, "8": 8, "4": 4, "2": 2}
 FAMILIES = ("dfdc_faces", "utkface", "talking_heads", "faces", "timit")
 
 
-def _reading(window: int | None):
-    whole = CnnLstm.temporal
+ORIGINAL = CnnLstm.temporal
 
+
+def _reading(window: int | None):
     def temporal(self, feats, _window=None):
-        return whole(self, feats, window)
+        return ORIGINAL(self, feats, window)
 
     return temporal
 
@@ -65,7 +66,7 @@ def main() -> None:
     parser.add_argument("--methods", help="per-method table (as `evaluate --methods`)")
     parser.add_argument("--data", nargs="+", default=[f"../shared/data/{f}" for f in FAMILIES])
     args = parser.parse_args()
-    scores, original = {}, CnnLstm.temporal
+    scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     try:
         for name, window in WINDOWS.items():
             CnnLstm.temporal = _reading(window)
@@ -74,14 +75,15 @@ def main() -> None:
                 metrics = ev.evaluate(args.data, args.model, out, args.cache, **kwargs)
                 scores[name] = _predictions(out)
             y, p = scores[name]
-            line = f"window {name:5s} video AUC {roc_auc_score(y, p):.3f} {metrics['video_auc_ci95']}"
+            low, high = metrics["video_auc_ci95"]
+            line = f"window {name:5s} video AUC {roc_auc_score(y, p):.3f} ({low:.2f}-{high:.2f})"
             if name != "whole":
                 low, high = paired_interval(y, p, scores["whole"][1])
                 line += f", minus whole: {low:+.3f} to {high:+.3f}"
             methods = {k: v["auc"] for k, v in metrics["against_reals"].items()} if args.methods else {}
             print(line, json.dumps(methods) if methods else "", flush=True)
     finally:
-        CnnLstm.temporal = original
+        CnnLstm.temporal = ORIGINAL
 
 
 if __name__ == "__main__":
