@@ -28,9 +28,7 @@ from deepfake_detect.training import evaluate as ev
 
 WINDOWS = {"whole": None, "8": 8, "4": 4, "2": 2}
 FAMILIES = ("dfdc_faces", "utkface", "talking_heads", "faces", "timit")
-
-
-ORIGINAL = CnnLstm.temporal
+ORIGINAL = CnnLstm.temporal  # every patch reads through the unpatched method, never through another patch
 
 
 def _reading(window: int | None):
