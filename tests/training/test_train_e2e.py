@@ -37,6 +37,7 @@ def test_train_writes_checkpoints_logs_and_plots(run_dir: Path) -> None:
         assert (run_dir / name).is_file(), name
     (row,) = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert row["epoch"] == 1 and row["train_loss"] > 0 and "val_auc" in row and "threshold" in row
+    assert row["family_auc"] == {"dfdc_train_part_0": row["val_auc"]}  # one family: its AUC is the pooled one
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["data"]["train"]["sources"] == 4 and summary["data"]["val_set"] == {
         "sources": 2,
@@ -77,6 +78,7 @@ def test_evaluate_writes_metrics_and_plots(run_dir: Path, dfdc_dir: Path, tmp_pa
     assert METRIC_KEYS <= metrics.keys()
     assert metrics["n_videos"] == 6 and metrics["no_verdict"] == []
     assert set(metrics["per_source"]) == {"dfdc_train_part_0"}
+    assert metrics["per_family"]["dfdc_train_part_0"]["auc"] == metrics["video_auc"]
     assert set(metrics["aggregations"]) == {"lstm", "mean_frame", "confident_frames"}
     for png in ("roc.png", "scores.png", "confusion_matrix.png", "frame_roc.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"

@@ -54,6 +54,7 @@ def validate(run: Run, model: CnnLstm) -> tuple[dict, ModelConfig, float]:
     row |= {"threshold": config.threshold, "temperature": config.temperature, "logit_bias": calib.bias}
     row["aggregation"] = config.aggregation
     row["per_source_auc"] = {k: v["auc"] for k, v in m["per_source"].items()}
+    row["family_auc"] = {k: v["auc"] for k, v in m["per_family"].items() if v["auc"] is not None}
     row |= _monitored(run, classifier, [v for v in videos if v.label == 0], config, calib.bias)
     model.train()
     return row, config, calib.bias
