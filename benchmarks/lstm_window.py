@@ -74,7 +74,7 @@ def main() -> None:
                 scores[name] = _predictions(out)
             y, p = scores[name]
             low, high = metrics["video_auc_ci95"]
-            line = f"window {name:5s} video AUC {roc_auc_score(y, p):.3f} ({low:.2f}-{high:.2f})"
+            line = f"window {name:5s} video AUC {metrics['video_auc']:.3f} ({low:.2f}-{high:.2f})"
             if name != "whole":
                 low, high = paired_interval(y, p, scores["whole"][1])
                 line += f", minus whole: {low:+.3f} to {high:+.3f}"

@@ -280,10 +280,11 @@ def test_split_seed_replicates_a_run_on_another_seeds_people_split(
     def paths(sources) -> list[str]:
         return sorted(s.path for s in sources)
 
-    reference = paths(setup_run(TrainConfig(**common, seed=0)).val_sources)
-    other = next(
-        s for s in range(1, 20) if paths(setup_run(TrainConfig(**common, seed=s)).val_sources) != reference
-    )
+    def val_paths(seed: int) -> list[str]:
+        return paths(setup_run(TrainConfig(**common, seed=seed)).val_sources)
+
+    reference = val_paths(0)
+    other = next(s for s in range(1, 20) if val_paths(s) != reference)
     replicate = setup_run(TrainConfig(**common, seed=other, split_seed=0))
     assert paths(replicate.val_sources) == reference and replicate.recipe["seed"] == other
     # evaluate / calibrate --split val rebuild that split from the checkpoint's recipe, not from its seed
