@@ -16,7 +16,8 @@
 # EMA=0.998 also writes a moving average of the weights as epoch_N_ema (run P: run M with it; the raw weights
 # are run M's, step for step).
 # BACKBONE_LR_SCALE trains the CNN trunk at that fraction of the lr (run R: run M with 0.2). SBI_P_FREQUENCY is
-# the chance of the blend's frequency transform (run S: run M with 0.5).
+# the chance of the blend's frequency transform (run S: run M with 0.5). P_SHARPEN sharpens the whole crop
+# with that chance, real and SBI copy alike (run W: run M with 0.5).
 # CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ common=(
     --val-fraction 0.12 --patience 0 --loader-workers "$LOADER_WORKERS" --seed "${SEED:-0}" --device "${DEVICE:-auto}"
     ${SPLIT_SEED:+--split-seed "$SPLIT_SEED"}
     ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${THREADS:+--threads "$THREADS"} ${BF16:+--bf16 "$BF16"}
-    ${P_JPEG:+--p-jpeg "$P_JPEG"} ${INPUT_SIZE:+--input-size "$INPUT_SIZE"} ${EMA:+--ema "$EMA"}
+    ${P_JPEG:+--p-jpeg "$P_JPEG"} ${P_SHARPEN:+--p-sharpen "$P_SHARPEN"} ${INPUT_SIZE:+--input-size "$INPUT_SIZE"} ${EMA:+--ema "$EMA"}
     ${BACKBONE_LR_SCALE:+--backbone-lr-scale "$BACKBONE_LR_SCALE"} ${SBI_P_FREQUENCY:+--sbi-p-frequency "$SBI_P_FREQUENCY"}
 )
 for run in $RUNS; do

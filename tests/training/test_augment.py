@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from deepfake_detect.training.augment import (
     RobustAugment,
     apply_params,
     augment_sequence,
+    sharpen_kernel,
 )
 
 SIZE = 224
@@ -64,9 +67,31 @@ def test_p_jpeg_sets_only_the_jpeg_step() -> None:
         )
 
 
+def test_p_sharpen_adds_one_draw_after_the_others() -> None:
+    """--p-sharpen 0 (the default) draws nothing, so recipes without it keep their stream; 1.0 sharpens
+    every crop and leaves every other step as the default recipe's."""
+    for seed in range(20):
+        default = RobustAugment().sample(np.random.default_rng(seed))
+        always = RobustAugment(p_sharpen=1.0).sample(np.random.default_rng(seed))
+        assert default.sharpen is None and always.sharpen is not None
+        alpha, lightness = always.sharpen
+        assert 0.2 <= alpha <= 0.5 and 0.5 <= lightness <= 1.0
+        assert dataclasses.replace(always, sharpen=None) == default
+
+
+def test_sharpening_raises_high_frequency_energy(face: np.ndarray) -> None:
+    def detail(image: np.ndarray) -> float:
+        return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())
+
+    out = apply_params(face, AugmentParams(sharpen=(0.5, 1.0)))
+    assert detail(out) > 1.5 * detail(face)
+    assert sharpen_kernel(0.0, 1.0).sum() == pytest.approx(1.0)  # alpha 0: the identity
+
+
 @pytest.mark.parametrize(
     "params",
     [
+        AugmentParams(sharpen=(0.3, 0.7)),
         AugmentParams(jpeg_quality=30),
         AugmentParams(downscale=0.4),
         AugmentParams(blur_sigma=1.5),

@@ -44,7 +44,7 @@ def test_backbone_lr_scale_sets_the_trunks_lr_alone(scale: float) -> None:
     assert all(lr == pytest.approx(1e-3 * (scale if i in trunk else 1.0)) for i, lr in lrs.items())
 
 
-@pytest.mark.parametrize("option", ["p_sbi", "sbi_p_frequency", "p_jpeg"])
+@pytest.mark.parametrize("option", ["p_sbi", "sbi_p_frequency", "p_jpeg", "p_sharpen"])
 def test_probabilities_outside_0_1_are_refused(option: str) -> None:
     TrainConfig(data=[], out="", **{option: 1.0})
     with pytest.raises(ValueError, match=option.replace("_", "-")):

@@ -7,7 +7,7 @@ Sampling is separate from applying: `RobustAugment.sample(rng)` draws an `Augmen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -23,6 +23,7 @@ class AugmentParams:
     saturation: float = 1.0
     blur_sigma: float | None = None  # Gaussian blur sigma in pixels
     downscale: float | None = None  # shrink to this fraction, then back to the original size
+    sharpen: tuple[float, float] | None = None  # (alpha, lightness) of `sharpen_kernel`
     noise_sigma: float | None = None  # additive Gaussian noise std in uint8 units ...
     noise_seed: int = 0  # ... drawn from this seed, so every frame gets the same noise
     jpeg_quality: int | None = None  # re-encode as JPEG at this quality (applied last)
@@ -42,13 +43,19 @@ class RobustAugment:
     # both carry fresh block artefacts: from a lossy cache, SBI's blend wipes the cache's own artefacts
     # inside the face only, a cue no genuine fake has (docs/training.md, runs K-M).
     p_jpeg: float | None = None
+    # Sharpening of the whole crop (real and SBI copy alike), after blur / downscale, as a phone camera or
+    # an upload pipeline does. Off by default (0: no extra draw, so a recipe without it keeps its stream).
+    # Why: the model reads a crisp face as REAL (docs/training.md, "Resolution"; run W tests this).
+    p_sharpen: float = 0.0
+    sharpen_alpha: tuple[float, float] = (0.2, 0.5)
+    sharpen_lightness: tuple[float, float] = (0.5, 1.0)
 
     def sample(self, rng: np.random.Generator) -> AugmentParams:
         """Draw one set of parameters (the only random step)."""
         draws = rng.random(6)  # [6] flip, jitter, blur, downscale, noise, jpeg
         on = draws < np.array([self.p] * 5 + [self.p if self.p_jpeg is None else self.p_jpeg])
         jit = rng.uniform(1 - self.jitter, 1 + self.jitter, size=3) if on[1] else np.ones(3)
-        return AugmentParams(
+        params = AugmentParams(
             flip=bool(on[0]),
             brightness=float(jit[0]),
             contrast=float(jit[1]),
@@ -59,6 +66,20 @@ class RobustAugment:
             noise_seed=int(rng.integers(2**31)),
             jpeg_quality=int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1)) if on[5] else None,
         )
+        if self.p_sharpen > 0 and rng.random() < self.p_sharpen:  # drawn last: the other draws stay put
+            amount = (float(rng.uniform(*self.sharpen_alpha)), float(rng.uniform(*self.sharpen_lightness)))
+            params = replace(params, sharpen=amount)
+        return params
+
+
+def sharpen_kernel(alpha: float, lightness: float) -> np.ndarray:
+    """albumentations' Sharpen as a [3, 3] float32 kernel: identity blended with a Laplacian-like one by
+    `alpha`; `lightness` raises the centre weight (brighter edges). Shared with SBI's frequency transform."""
+    effect = -np.ones((3, 3), np.float32)
+    effect[1, 1] = 8 + lightness
+    identity = np.zeros((3, 3), np.float32)
+    identity[1, 1] = 1
+    return ((1 - alpha) * identity + alpha * effect).astype(np.float32)
 
 
 def apply_params(image: np.ndarray, params: AugmentParams) -> np.ndarray:
@@ -81,6 +102,8 @@ def apply_params(image: np.ndarray, params: AugmentParams) -> np.ndarray:
         out = cv2.resize(
             cv2.resize(out, size, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR
         )
+    if params.sharpen is not None:
+        out = np.clip(cv2.filter2D(out, -1, sharpen_kernel(*params.sharpen)), 0, 255)
     if params.noise_sigma is not None:
         noise = np.random.default_rng(params.noise_seed).normal(0, params.noise_sigma, size=out.shape)
         out = out + noise.astype(np.float32)

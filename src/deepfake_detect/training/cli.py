@@ -215,6 +215,7 @@ def register(subparsers) -> None:
         help="augmentation shrinks crops to this fraction and back (default 0.4 0.9)",
     )
     t.add_argument("--p-jpeg", type=float, help="JPEG re-encode probability (default: as the others, 0.5)")
+    t.add_argument("--p-sharpen", type=float, help="chance of sharpening the whole crop (default 0)")
     t.add_argument("--frame-loss-weight", type=float, help="weight of the per-frame loss (default 0.5)")
     t.add_argument(
         "--ema", type=float, help="also keep a moving average of the weights, e.g. 0.998 (epoch_N_ema)"

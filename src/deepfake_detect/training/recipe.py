@@ -72,6 +72,7 @@ class TrainConfig:
     augment: bool = True
     downscale: tuple[float, float] = RobustAugment.downscale  # the augmentation's shrink-and-restore range
     p_jpeg: float | None = None  # probability of the augmentation's JPEG re-encode (None: as every step's)
+    p_sharpen: float = 0.0  # probability of sharpening the whole crop (augment.py; 0: no draw, run W)
     frame_loss_weight: float = 0.5
     ema: float = 0.0  # decay of a moving average of the weights, kept beside them as epoch_N_ema (0: off)
     aggregation: str | None = None  # None: pick on val (calibrate.py)
@@ -89,7 +90,7 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:  # before any cache is built: a typo should not cost a 20-min prepare
-        for name in ("p_sbi", "sbi_p_frequency", "p_jpeg"):
+        for name in ("p_sbi", "sbi_p_frequency", "p_jpeg", "p_sharpen"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be within 0-1, got {value}")
@@ -250,7 +251,9 @@ def setup_run(cfg: TrainConfig) -> Run:
         _init_from(model, cfg.init, cfg.arch)
     model.to(device).to(memory_format=torch.channels_last)  # oneDNN's fast layout for the CNN
     low, high = cfg.downscale
-    augment = RobustAugment(downscale=(low, high), p_jpeg=cfg.p_jpeg) if cfg.augment else None
+    augment = (
+        RobustAugment(downscale=(low, high), p_jpeg=cfg.p_jpeg, p_sharpen=cfg.p_sharpen) if cfg.augment else None
+    )
     dataset = TrackDataset(
         data.items,
         cache_dir,

@@ -20,6 +20,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .augment import sharpen_kernel
+
 LEFT_EYE, RIGHT_EYE, NOSE, LEFT_MOUTH, RIGHT_MOUTH = range(5)
 
 # Extra hull points, in units of d = |mouth centre - eye centre|, in the face's own frame
@@ -185,13 +187,9 @@ def _frequency_transform(source: np.ndarray, rng: np.random.Generator) -> np.nda
         out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     elif choice == 1:
         out = cv2.GaussianBlur(source, (0, 0), rng.uniform(0.5, 1.5))
-    else:  # albumentations-style Sharpen: identity blended with a Laplacian-like kernel
+    else:  # albumentations-style Sharpen
         alpha, lightness = rng.uniform(0.2, 0.5), rng.uniform(0.5, 1.0)
-        effect = -np.ones((3, 3), np.float32)
-        effect[1, 1] = 8 + lightness
-        identity = np.zeros((3, 3), np.float32)
-        identity[1, 1] = 1
-        out = cv2.filter2D(source, -1, ((1 - alpha) * identity + alpha * effect).astype(np.float32))
+        out = cv2.filter2D(source, -1, sharpen_kernel(alpha, lightness))
     return np.clip(out, 0, 255)
 
 
