@@ -187,8 +187,9 @@ def test_sbi_only_and_imbalance_options(run_dir: Path, dfdc_dir: Path, tmp_path:
     assert run.dataset.augment is not None and run.dataset.augment.downscale == (0.4, 0.9)
     run = setup_run(TrainConfig(**common, downscale=(0.2, 0.9)))  # --downscale 0.2 0.9
     assert run.dataset.augment is not None and run.dataset.augment.downscale == (0.2, 0.9)
-    run = setup_run(TrainConfig(**common, p_jpeg=1.0))  # --p-jpeg 1.0
+    run = setup_run(TrainConfig(**common, p_jpeg=1.0, p_sharpen=0.5))  # --p-jpeg 1.0 --p-sharpen 0.5
     assert run.dataset.augment is not None and run.dataset.augment.p_jpeg == 1.0
+    assert run.dataset.augment.p_sharpen == 0.5 and run.recipe["p_sharpen"] == 0.5
 
 
 def test_time_budget_stops_gracefully(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:
