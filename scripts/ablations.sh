@@ -37,7 +37,8 @@ common=(
     --val-fraction 0.12 --patience 0 --loader-workers "$LOADER_WORKERS" --seed "${SEED:-0}" --device "${DEVICE:-auto}"
     ${SPLIT_SEED:+--split-seed "$SPLIT_SEED"}
     ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${THREADS:+--threads "$THREADS"} ${BF16:+--bf16 "$BF16"}
-    ${P_JPEG:+--p-jpeg "$P_JPEG"} ${P_SHARPEN:+--p-sharpen "$P_SHARPEN"} ${INPUT_SIZE:+--input-size "$INPUT_SIZE"} ${EMA:+--ema "$EMA"}
+    ${P_JPEG:+--p-jpeg "$P_JPEG"} ${P_SHARPEN:+--p-sharpen "$P_SHARPEN"}
+    ${INPUT_SIZE:+--input-size "$INPUT_SIZE"} ${EMA:+--ema "$EMA"}
     ${BACKBONE_LR_SCALE:+--backbone-lr-scale "$BACKBONE_LR_SCALE"} ${SBI_P_FREQUENCY:+--sbi-p-frequency "$SBI_P_FREQUENCY"}
 )
 for run in $RUNS; do

@@ -45,7 +45,8 @@ class RobustAugment:
     p_jpeg: float | None = None
     # Sharpening of the whole crop (real and SBI copy alike), after blur / downscale, as a phone camera or
     # an upload pipeline does. Off by default (0: no extra draw, so a recipe without it keeps its stream).
-    # Why: the model reads a crisp face as REAL (docs/training.md, "Resolution"; run W tests this).
+    # Why: the bundled model never saw it, and mild sharpening (alpha 0.2) costs it 0.32 of TIMIT validation
+    # AUC; two draws trained with p_sharpen 0.5 lose 0.05 and 0.08 (docs/training.md, runs W and W2).
     p_sharpen: float = 0.0
     sharpen_alpha: tuple[float, float] = (0.2, 0.5)
     sharpen_lightness: tuple[float, float] = (0.5, 1.0)
