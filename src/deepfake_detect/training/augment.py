@@ -12,6 +12,10 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+# albumentations' Sharpen ranges (`sharpen_kernel`), used by SBI's frequency transform and by `p_sharpen`
+SHARPEN_ALPHA = (0.2, 0.5)
+SHARPEN_LIGHTNESS = (0.5, 1.0)
+
 
 @dataclass(frozen=True)
 class AugmentParams:
@@ -48,8 +52,8 @@ class RobustAugment:
     # Why: the bundled model never saw it, and mild sharpening (alpha 0.2) costs it 0.32 of TIMIT validation
     # AUC; two draws trained with p_sharpen 0.5 lose 0.05 and 0.08 (docs/training.md, runs W and W2).
     p_sharpen: float = 0.0
-    sharpen_alpha: tuple[float, float] = (0.2, 0.5)
-    sharpen_lightness: tuple[float, float] = (0.5, 1.0)
+    sharpen_alpha: tuple[float, float] = SHARPEN_ALPHA
+    sharpen_lightness: tuple[float, float] = SHARPEN_LIGHTNESS
 
     def sample(self, rng: np.random.Generator) -> AugmentParams:
         """Draw one set of parameters (the only random step)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .augment import sharpen_kernel
+from .augment import SHARPEN_ALPHA, SHARPEN_LIGHTNESS, sharpen_kernel
 
 LEFT_EYE, RIGHT_EYE, NOSE, LEFT_MOUTH, RIGHT_MOUTH = range(5)
 
@@ -188,7 +188,7 @@ def _frequency_transform(source: np.ndarray, rng: np.random.Generator) -> np.nda
     elif choice == 1:
         out = cv2.GaussianBlur(source, (0, 0), rng.uniform(0.5, 1.5))
     else:  # albumentations-style Sharpen
-        alpha, lightness = rng.uniform(0.2, 0.5), rng.uniform(0.5, 1.0)
+        alpha, lightness = rng.uniform(*SHARPEN_ALPHA), rng.uniform(*SHARPEN_LIGHTNESS)
         out = cv2.filter2D(source, -1, sharpen_kernel(alpha, lightness))
     return np.clip(out, 0, 255)
 
