@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -36,13 +35,6 @@ def _reading(window: int | None):
         return ORIGINAL(self, feats, window)
 
     return temporal
-
-
-def _predictions(out: str) -> tuple[np.ndarray, np.ndarray]:
-    rows = [json.loads(line) for line in (Path(out) / "predictions.jsonl").read_text().splitlines()]
-    rows.sort(key=lambda r: r["path"])
-    p = np.array([np.nan if r["fake_probability"] is None else r["fake_probability"] for r in rows])
-    return np.array([r["label"] for r in rows]), np.nan_to_num(p, nan=0.5)
 
 
 def paired_interval(y: np.ndarray, a: np.ndarray, b: np.ndarray, n: int = 2000) -> tuple[float, float]:
@@ -71,7 +63,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as out:
                 kwargs = dict(split=args.split, methods=args.methods, progress=False)
                 metrics = ev.evaluate(args.data, args.model, out, args.cache, **kwargs)
-                scores[name] = _predictions(out)
+                scores[name] = ev.read_predictions(out)
             y, p = scores[name]
             low, high = metrics["video_auc_ci95"]
             line = f"window {name:5s} video AUC {metrics['video_auc']:.3f} ({low:.2f}-{high:.2f})"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
@@ -39,11 +38,9 @@ def _sharpened(alpha: float, lightness: float):
 
 
 def _log_odds(out: str) -> tuple[np.ndarray, np.ndarray]:
-    rows = [json.loads(line) for line in (Path(out) / "predictions.jsonl").read_text().splitlines()]
-    rows.sort(key=lambda r: r["path"])
-    p = np.array([np.nan if r["fake_probability"] is None else r["fake_probability"] for r in rows])
+    y, p = ev.read_predictions(out)
     p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.array([r["label"] for r in rows]), np.log(p / (1 - p))
+    return y, np.log(p / (1 - p))
 
 
 def main() -> None:

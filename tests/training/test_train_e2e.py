@@ -14,7 +14,7 @@ import torch
 from deepfake_detect import Detector, Settings, load_checkpoint
 from deepfake_detect.cli import main
 from deepfake_detect.models import create_model, save_checkpoint
-from deepfake_detect.training.evaluate import evaluate
+from deepfake_detect.training.evaluate import evaluate, read_predictions
 from deepfake_detect.training.recipe import TrainConfig, setup_run
 from deepfake_detect.training.train import train
 
@@ -84,6 +84,9 @@ def test_evaluate_writes_metrics_and_plots(run_dir: Path, dfdc_dir: Path, tmp_pa
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
     assert not (out / "cache").exists()  # the training cache was reused
     assert len((out / "predictions.jsonl").read_text().splitlines()) == 6
+    labels, probs = read_predictions(out)  # what the benchmarks compare runs with
+    assert labels.shape == probs.shape == (6,)
+    assert labels.sum() == sum(metrics["confusion_matrix"][1]) and ((probs >= 0) & (probs <= 1)).all()
 
 
 def test_evaluate_sbi_copies_pair_each_real_with_its_blend(run_dir: Path, dfdc_dir: Path, tmp_path) -> None:

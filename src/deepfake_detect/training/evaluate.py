@@ -113,6 +113,14 @@ def relabel_methods(sources: list[Source], table: str | Path) -> list[Source]:
     ]
 
 
+def read_predictions(out_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(labels [N], P(fake) [N]) from a report's predictions.jsonl, sorted by path, so two reports on the
+    same data line up video for video (the benchmarks compare one set scored two ways)."""
+    rows = [json.loads(line) for line in (Path(out_dir) / "predictions.jsonl").read_text().splitlines()]
+    rows.sort(key=lambda r: r["path"])
+    return np.array([r["label"] for r in rows]), np.array([r["fake_probability"] for r in rows], np.float64)
+
+
 def write_report(videos: list[VideoScores], config: ModelConfig, out_dir: str | Path) -> dict:
     """Write metrics.json, predictions.jsonl and the PNG plots into `out_dir`; return the metrics."""
     from .plots import plot_auc_by_origin, plot_confusion_matrix, plot_roc, plot_score_histograms
