@@ -18,6 +18,8 @@
 # BACKBONE_LR_SCALE trains the CNN trunk at that fraction of the lr (run R: run M with 0.2). SBI_P_FREQUENCY is
 # the chance of the blend's frequency transform (run S: run M with 0.5). P_SHARPEN sharpens the whole crop
 # with that chance, real and SBI copy alike (run W: run M with 0.5).
+# INIT starts from a checkpoint's weights with a fresh schedule, LR (default 5e-4) sets its peak (run X: M
+# continued at 1e-4).
 # CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,13 +33,13 @@ common=(
     "$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_heads" "$DATA/faces" "$DATA/timit"
     --report "$DATA/dev/frames" --report "$DATA/dev/talking_heads"
     --cache "$CACHE" --cache-frames 8 --cache-scale 1.8 --cache-size "$CACHE_SIZE" --dlib
-    --arch "${ARCH:-efficientnet_lite0_lstm}" --epochs "${EPOCHS:-1}" --batch-size 32 --frames 2 --lr 5e-4
+    --arch "${ARCH:-efficientnet_lite0_lstm}" --epochs "${EPOCHS:-1}" --batch-size 32 --frames 2 --lr "${LR:-5e-4}"
     --p-sbi 0.3 --jitter 0.8 1.6
     --family-weight dfdc_faces=2 --family-weight timit=0.5 --family-weight faces=0.5
     --val-fraction 0.12 --patience 0 --loader-workers "$LOADER_WORKERS" --seed "${SEED:-0}" --device "${DEVICE:-auto}"
     ${SPLIT_SEED:+--split-seed "$SPLIT_SEED"}
     ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${THREADS:+--threads "$THREADS"} ${BF16:+--bf16 "$BF16"}
-    ${P_JPEG:+--p-jpeg "$P_JPEG"} ${P_SHARPEN:+--p-sharpen "$P_SHARPEN"}
+    ${P_JPEG:+--p-jpeg "$P_JPEG"} ${P_SHARPEN:+--p-sharpen "$P_SHARPEN"} ${INIT:+--init "$INIT"}
     ${INPUT_SIZE:+--input-size "$INPUT_SIZE"} ${EMA:+--ema "$EMA"}
     ${BACKBONE_LR_SCALE:+--backbone-lr-scale "$BACKBONE_LR_SCALE"} ${SBI_P_FREQUENCY:+--sbi-p-frequency "$SBI_P_FREQUENCY"}
 )

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from deepfake_detect.faces import CropSpec, FaceDetector, build_tracks, crop_track
 from deepfake_detect.media import sample_frames
 from deepfake_detect.training import cache as cache_mod
-from deepfake_detect.training.cache import CacheSpec, frames_from_images, load_track, prepare, read_index
-from deepfake_detect.training.datasets import discover, discover_all
+from deepfake_detect.training.cache import (
+    CacheSpec,
+    frames_from_images,
+    load_frames,
+    load_track,
+    prepare,
+    read_index,
+)
+from deepfake_detect.training.datasets import discover, discover_all, match_frame_sizes
+from deepfake_detect.training.records import CacheRecord
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +102,58 @@ def test_frames_from_images_without_numbers(tmp_path: Path, photo_dir: Path) -> 
     frames = frames_from_images([photo_dir / "person.jpg"])
     assert frames[0].index == 0 and frames[0].image.shape == (120, 160, 3)
     assert frames[0].image.dtype == np.uint8
+
+
+def _frame_folder_pairs(root: Path, real_wh: tuple[int, int], fake_wh: tuple[int, int]) -> Path:
+    """TIMIT-like real/ + fake/ frame folders of noise frames at the given (w, h)."""
+    rng = np.random.default_rng(0)
+    for side, (w, h) in (("real", real_wh), ("fake", fake_wh)):
+        for k in range(2):
+            folder = root / side / "spk0" / f"sent{k}"
+            folder.mkdir(parents=True)
+            for f in range(3):
+                cv2.imwrite(str(folder / f"{f:03d}.png"), rng.integers(0, 256, (h, w, 3), np.uint8))
+    return root
+
+
+def test_matched_frame_sizes_resample_both_sides_alike(tmp_path: Path, photo_dir: Path) -> None:
+    root = _frame_folder_pairs(tmp_path / "timit", real_wh=(64, 48), fake_wh=(40, 40))
+    sources = discover(root)
+    assert {s.frame_sizes for s in sources} == {None}  # discovery alone changes nothing
+    matched = match_frame_sizes(sources + discover(photo_dir))
+    by_kind = {s.kind: s for s in matched}
+    assert by_kind["image"].frame_sizes is None  # photos are left as they are
+    assert {s.frame_sizes for s in matched if s.kind == "frames"} == {((40, 40), (64, 48))}
+    # Both sides come out at the reals' size; a real frame lost detail through 40x40, as the fakes did.
+    assert {load_frames(s, 2)[0].image.shape for s in matched if s.kind == "frames"} == {(48, 64, 3)}
+    real = next(s for s in matched if s.label == 0)
+    as_read = load_frames(dataclasses.replace(real, frame_sizes=None), 1)[0].image
+    resampled = load_frames(real, 1)[0].image
+    assert np.abs(resampled.astype(int) - as_read).mean() > 10
+    # The plan survives the cache's index.
+    rec = CacheRecord(real, "no_face")
+    assert CacheRecord.from_json(json.loads(json.dumps(rec.to_json()))) == rec
+    # Frames of one size on both sides: nothing to match.
+    alike = _frame_folder_pairs(tmp_path / "alike", real_wh=(40, 40), fake_wh=(40, 40))
+    assert {s.frame_sizes for s in match_frame_sizes(discover(alike))} == {None}
+
+
+def test_matched_frame_sizes_belong_to_the_cache(prepared, tmp_path: Path) -> None:
+    plain, _ = prepared
+    with pytest.raises(ValueError, match="prepared with"):  # a plain cache cannot turn matched halfway
+        cache_mod._check_spec(plain, CacheSpec(frames=8, match_frame_sizes=True))
+    matched = tmp_path / "matched"
+    cache_mod._check_spec(matched, CacheSpec(frames=8, match_frame_sizes=True, dlib=True))
+    # train and evaluate ask with the defaults, and get the cache as it was made.
+    assert cache_mod._check_spec(matched, CacheSpec(frames=8)).match_frame_sizes
+
+
+def test_prepare_command_records_matched_frame_sizes(tmp_path: Path) -> None:
+    root = _frame_folder_pairs(tmp_path / "timit", real_wh=(64, 48), fake_wh=(40, 40))
+    cache_dir = tmp_path / "cache"
+    command = [sys.executable, "-m", "deepfake_detect.training", "prepare", str(root), f"--cache={cache_dir}"]
+    flags = ["--frames", "2", "--workers", "1", "--no-progress", "--match-frame-sizes"]
+    subprocess.run([*command, *flags], capture_output=True, check=True)
+    assert json.loads((cache_dir / "spec.json").read_text())["match_frame_sizes"] is True
+    rows = [json.loads(line) for line in (cache_dir / "index.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and all(r["frame_sizes"] == [[40, 40], [64, 48]] for r in rows)

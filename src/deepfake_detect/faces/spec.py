@@ -11,7 +11,7 @@ the int8 calibration crops all take their frame count, MTCNN settings and crop g
 (32, CropSpec(size=160, scale=1.3, patch_size=224, patch_scale=None))
 >>> spec.cache_spec()  # doctest: +NORMALIZE_WHITESPACE
 CacheSpec(frames=32, size=224, scale=1.3, detect_max_side=640, min_face_size=32, face_confidence=0.9,
-          dlib=False)
+          dlib=False, match_frame_sizes=False)
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class CacheSpec:
     min_face_size: int = 32
     face_confidence: float = 0.9
     dlib: bool = False  # also 68 landmarks per patch (SBI masks) and an identity descriptor per track
+    match_frame_sizes: bool = False  # real/ + fake/ frames of unlike sizes resampled alike (DeepfakeTIMIT)
 
     def face_spec(self) -> FaceSpec:
         """The spec `prepare` runs with: these frames and detector, cropping the patch itself."""

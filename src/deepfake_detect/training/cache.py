@@ -40,7 +40,7 @@ from ..faces import CacheSpec, FaceDetector, build_tracks
 from ..faces.crop import CropSpec, patch_box, patch_landmarks, track_patches
 from ..media import IMAGE_SUFFIXES, evenly_spaced, read_image_rgb, sample_frames
 from ..types import FaceTrack, Frame
-from .datasets import Source
+from .datasets import Source, match_frame_sizes
 from .landmarks import FaceLandmarker
 from .records import CachedTrack, CacheRecord, summarize
 
@@ -69,7 +69,13 @@ def load_frames(source: Source, n_frames: int) -> list[Frame]:
         return sample_frames(source.path, n_frames).frames
     if source.kind == "frames":
         files = sorted(p for p in Path(source.path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        return frames_from_images([files[i] for i in evenly_spaced(len(files), n_frames)])
+        frames = frames_from_images([files[i] for i in evenly_spaced(len(files), n_frames)])
+        if source.frame_sizes:  # `datasets.match_frame_sizes`: down with area averaging, up bilinearly
+            through, to = source.frame_sizes
+            down = (cv2.resize(f.image, through, interpolation=cv2.INTER_AREA) for f in frames)
+            up = [cv2.resize(small, to, interpolation=cv2.INTER_LINEAR) for small in down]
+            frames = [dataclasses.replace(f, image=image) for f, image in zip(frames, up, strict=True)]
+        return frames
     if source.kind == "image":
         return frames_from_images([Path(source.path)])
     raise ValueError(f"unknown source kind {source.kind!r}")
@@ -189,7 +195,9 @@ def _check_spec(cache_dir: Path, spec: CacheSpec) -> CacheSpec:
         cache_dir.mkdir(parents=True, exist_ok=True)
         (cache_dir / SPEC).write_text(json.dumps(dataclasses.asdict(spec), indent=2))
         return spec
-    if existing != spec and existing != dataclasses.replace(spec, dlib=True):
+    # Matched frame sizes are the cache's: train and evaluate, which never ask, take it as it was made.
+    asked = dataclasses.replace(spec, match_frame_sizes=spec.match_frame_sizes or existing.match_frame_sizes)
+    if existing != asked and existing != dataclasses.replace(asked, dlib=True):
         raise ValueError(f"cache {cache_dir} was prepared with {existing}, not {spec}; use another --cache")
     return existing
 
@@ -232,6 +240,8 @@ def prepare(
 
     cache_dir = Path(cache_dir)
     spec = _check_spec(cache_dir, spec or CacheSpec())
+    if spec.match_frame_sizes:
+        sources = match_frame_sizes(sources)
     done = read_index(cache_dir)
     todo = [s for s in sources if not (s.key in done and done[s.key].done)]
     if todo:

@@ -43,7 +43,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     sources = discover_all(args.data, args.layout)
     patch = CropSpec(size=args.size, scale=args.scale, patch_size=args.size)
     face = FaceSpec.from_settings(Settings(), crop=patch)
-    spec = dataclasses.replace(face.cache_spec(), frames=args.frames or face.frames, dlib=args.dlib)
+    spec = dataclasses.replace(
+        face.cache_spec(), frames=args.frames or face.frames, dlib=args.dlib, match_frame_sizes=args.match
+    )
     records = prepare(sources, args.cache, spec, workers=args.workers, progress=args.progress)
     print(json.dumps(summarize(records)))
     return 0
@@ -116,6 +118,13 @@ def register(subparsers) -> None:
         "--dlib",
         action="store_true",
         help="also store 68 landmarks per patch and an identity descriptor per track (SBI, person splits)",
+    )
+    p.add_argument(
+        "--match-frame-sizes",
+        dest="match",
+        action="store_true",
+        help="where real/ and fake/ frames differ in size (DeepfakeTIMIT), resample both alike so the size "
+        "cannot tell the label; recorded in the cache, which train and evaluate then use as made",
     )
     p.set_defaults(func=cmd_prepare)
 

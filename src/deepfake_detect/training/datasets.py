@@ -24,6 +24,7 @@ a top-level clip with its file stem, and a photo is a group of its own.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 import re
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from ..media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_image_rgb
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class Source:
     split: str | None = None  # from DFDC metadata, if any
     original: str | None = None  # DFDC: the real video a fake was made from
     by_identity: bool = False  # group with every other source of the same person (`identity_groups`)
+    # Frames pass through the first (w, h) and back up to the second (`match_frame_sizes`); None: as read.
+    frame_sizes: tuple[tuple[int, int], tuple[int, int]] | None = None
 
     @property
     def key(self) -> str:
@@ -228,6 +231,45 @@ def _named(root: Path) -> list[Source]:
         origin = f"{root.name}/{parent}" if parent.parts else root.name
         kind = "video" if _is_video(path) else "image"
         out.append(Source(str(path), kind, label, f"named:{path}", origin))
+    return out
+
+
+def _first_frame_size(side: Path) -> tuple[int, int] | None:
+    """(w, h) of the first image of the first frame folder under `side`, or None without one."""
+    folders = _frame_folders(side) if side.is_dir() else []
+    if not folders:
+        return None
+    first = min(f for f in folders[0].iterdir() if _is_image(f))
+    h, w = read_image_rgb(first).shape[:2]
+    return w, h
+
+
+def match_frame_sizes(sources: list[Source]) -> list[Source]:
+    """`sources`, with `frame_sizes` set on the frame folders of every ``real/`` + ``fake/`` folder whose two
+    sides hold frames of different sizes (`prepare --match-frame-sizes`).
+
+    Why: DeepfakeTIMIT's fakes are its 512x384 frames squeezed to 299x299, VidTIMIT's reals are not, so a
+    face cut from a fake is 0.58x as wide and 0.78x as tall in pixels as the same speaker's real face, and
+    softer: a model can read the label off the resolution. `cache.load_frames` sends every frame of both
+    sides through the smaller size and back up to the larger one, so both have the same aspect, pixel size
+    and resampling history. What is left between them is the generator's own (its 64 px faces)."""
+    plans: dict[Path, tuple[tuple[int, int], tuple[int, int]] | None] = {}
+    out = []
+    for s in sources:
+        path = Path(s.path)
+        top, _, side = s.origin.partition("/")
+        root = next((p.parent for p in path.parents if p.name == side and p.parent.name == top), None)
+        if s.kind != "frames" or side not in ("real", "fake") or root is None:
+            out.append(s)
+            continue
+        if root not in plans:
+            real, fake = (_first_frame_size(root / name) for name in ("real", "fake"))
+            plans[root] = None
+            if real and fake and real != fake:
+                small, large = sorted((real, fake), key=lambda wh: wh[0] * wh[1])
+                plans[root] = (small, large)
+            log.info("%s: real frames %s, fake frames %s: through %s", root, real, fake, plans[root])
+        out.append(dataclasses.replace(s, frame_sizes=plans[root]) if plans[root] else s)
     return out
 
 

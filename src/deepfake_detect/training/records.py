@@ -121,6 +121,7 @@ class CacheRecord:
             data.get("split"),
             data.get("original"),
             data.get("by_identity", False),
+            _frame_sizes(data.get("frame_sizes")),
         )
         return cls(
             source,
@@ -131,6 +132,14 @@ class CacheRecord:
             data.get("timestamp_s", []),
             data.get("seconds"),
         )
+
+
+def _frame_sizes(value: list | None) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """JSON's [[w, h], [w, h]] back to the tuples `Source.frame_sizes` holds."""
+    if value is None:
+        return None
+    (w1, h1), (w2, h2) = value
+    return (w1, h1), (w2, h2)
 
 
 def summarize(records: dict[str, CacheRecord]) -> dict:
