@@ -43,9 +43,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     sources = discover_all(args.data, args.layout)
     patch = CropSpec(size=args.size, scale=args.scale, patch_size=args.size)
     face = FaceSpec.from_settings(Settings(), crop=patch)
-    spec = dataclasses.replace(
-        face.cache_spec(), frames=args.frames or face.frames, dlib=args.dlib, match_frame_sizes=args.match
-    )
+    spec = dataclasses.replace(face.cache_spec(), frames=args.frames or face.frames, dlib=args.dlib)
+    spec = dataclasses.replace(spec, match_frame_sizes=args.match_frame_sizes)
     records = prepare(sources, args.cache, spec, workers=args.workers, progress=args.progress)
     print(json.dumps(summarize(records)))
     return 0
@@ -114,18 +113,11 @@ def register(subparsers) -> None:
     p.add_argument("--size", type=int, default=224, help="face patch side stored (default 224)")
     p.add_argument("--scale", type=float, default=1.3, help="patch side / face box side (default 1.3)")
     p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
-    p.add_argument(
-        "--dlib",
-        action="store_true",
-        help="also store 68 landmarks per patch and an identity descriptor per track (SBI, person splits)",
-    )
-    p.add_argument(
-        "--match-frame-sizes",
-        dest="match",
-        action="store_true",
-        help="where real/ and fake/ frames differ in size (DeepfakeTIMIT), resample both alike so the size "
-        "cannot tell the label; recorded in the cache, which train and evaluate then use as made",
-    )
+    for flag, text in (  # both are the cache's: train and evaluate use it as it was made
+        ("--dlib", "also dlib's 68 landmarks per patch, an identity per track (SBI masks, person splits)"),
+        ("--match-frame-sizes", "real/ + fake/ frames of unlike sizes resampled alike (DeepfakeTIMIT)"),
+    ):
+        p.add_argument(flag, action="store_true", help=text)
     p.set_defaults(func=cmd_prepare)
 
     t = subparsers.add_parser("train", help="train a model on data folders (prepares the cache first)")
