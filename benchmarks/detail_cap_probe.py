@@ -63,6 +63,8 @@ def training_cap(model: str | None, cache: str) -> tuple[float, dict]:
     train = scoring.prepare_scoring(config, FAMILIES, "train", cache, progress=False)
     spec, by_family = train.face.crop, {}
     for s in train.sources:
+        if s.label:  # M trained on Self-Blended copies of the reals only
+            continue
         rec = train.records[s.key]
         for t in rec.tracks:
             by_family.setdefault(Path(s.origin).name or s.origin, []).append(
