@@ -19,7 +19,8 @@
 # the chance of the blend's frequency transform (run S: run M with 0.5). P_SHARPEN sharpens the whole crop
 # with that chance, real and SBI copy alike (run W: run M with 0.5).
 # INIT starts from a checkpoint's weights with a fresh schedule, LR (default 5e-4) sets its peak (run X: M
-# continued at 1e-4).
+# continued at 1e-4). mixed: genuine DFDC / DeepfakeTIMIT fakes beside SBI copies, no pairs (run Z: M
+# fine-tuned with INIT).
 # CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,7 @@ for run in $RUNS; do
         mtcnn5) extra=(--sbi --sbi-landmarks 5) ;;     # SBI masks from MTCNN's 5 points, not dlib's 68
         sbipairs) extra=(--sbi-only --sbi-pairs --batch-size 16) ;;  # the paper's recipe: real + own SBI copy
         lowres) extra=(--sbi-only --sbi-pairs --batch-size 16 --downscale 0.2 0.9) ;;  # + faces down to MIN_FACE_SIZE
+        mixed) extra=(--sbi --p-sbi 0.5 --downscale 0.2 0.9) ;;  # lowres's augmentation, genuine fakes too (run Z)
         *) echo "unknown run $run" >&2; exit 2 ;;
     esac
     $TRAIN train "${common[@]}" "${extra[@]}" --out "$OUT_DIR/ablation-$run" --no-progress
