@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -23,9 +22,6 @@ from deepfake_detect.faces.crop import CropSpec
 from deepfake_detect.inference.bundled import model_or_served
 from deepfake_detect.training import evaluate as ev
 from deepfake_detect.training import scoring
-
-DATA = Path("../shared/data")
-FAMILIES = [str(DATA / f) for f in ("dfdc_faces", "utkface", "talking_heads", "faces", "timit")]
 
 
 def detail(box_sides: np.ndarray, spec: CropSpec) -> float:
@@ -39,7 +35,8 @@ def main() -> None:
     parser.add_argument("--cache", default="runs/cache-gpu256", help="the checkpoint's training cache")
     args = parser.parse_args()
     config = model_or_served(args.model).config
-    train = scoring.prepare_scoring(config, FAMILIES, "train", args.cache, progress=False)
+    data = scoring.training_folders(config)
+    train = scoring.prepare_scoring(config, data, "train", args.cache, progress=False)
     spec, sides = train.face.crop, {}
     for s in train.sources:
         if s.label:  # the bundled model trained on Self-Blended copies of the reals only

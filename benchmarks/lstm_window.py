@@ -22,11 +22,12 @@ import tempfile
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from deepfake_detect.inference.bundled import model_or_served
 from deepfake_detect.models.cnn_lstm import CnnLstm
 from deepfake_detect.training import evaluate as ev
+from deepfake_detect.training.scoring import training_folders
 
 WINDOWS = {"whole": None, "8": 8, "4": 4, "2": 2}
-FAMILIES = ("dfdc_faces", "utkface", "talking_heads", "faces", "timit")
 ORIGINAL = CnnLstm.temporal  # every patch reads through the unpatched method, never through another patch
 
 
@@ -54,8 +55,13 @@ def main() -> None:
     parser.add_argument("--cache", default="runs/cache-256x8", help="a cache with more crops per track")
     parser.add_argument("--split", default="val", choices=("val", "all"))
     parser.add_argument("--methods", help="per-method table (as `evaluate --methods`)")
-    parser.add_argument("--data", nargs="+", default=[f"../shared/data/{f}" for f in FAMILIES])
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        help="data folders (default: the ones the checkpoint trained on, under ../shared/data)",
+    )
     args = parser.parse_args()
+    args.data = args.data or training_folders(model_or_served(args.model).config)
     scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     try:
         for name, window in WINDOWS.items():

@@ -20,8 +20,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from deepfake_detect.inference.bundled import model_or_served
 from deepfake_detect.training import evaluate as ev
 from deepfake_detect.training import sbi
+from deepfake_detect.training.scoring import training_folders
 
 TRANSFORMS = ("_colour_transform", "_frequency_transform", "_scale_shift")
 ORIGINAL = {name: getattr(sbi, name) for name in TRANSFORMS}
@@ -64,9 +66,10 @@ def main() -> None:
     parser.add_argument(
         "--data",
         nargs="+",
-        default=[f"../shared/data/{f}" for f in ("dfdc_faces", "utkface", "talking_heads", "faces", "timit")],
+        help="data folders (default: the ones the checkpoint trained on, under ../shared/data)",
     )
     args = parser.parse_args()
+    args.data = args.data or training_folders(model_or_served(args.model).config)
     aucs = {}
     for name, patch in VARIANTS.items():
         for transform, original in ORIGINAL.items():

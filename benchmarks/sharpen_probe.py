@@ -20,11 +20,11 @@ import tempfile
 
 import numpy as np
 
+from deepfake_detect.inference.bundled import model_or_served
 from deepfake_detect.training import evaluate as ev
 from deepfake_detect.training import scoring
 from deepfake_detect.training.augment import AugmentParams, apply_params
 
-FAMILIES = ("dfdc_faces", "utkface", "talking_heads", "faces", "timit")
 ORIGINAL = scoring.crops_from_patches
 
 
@@ -49,8 +49,13 @@ def main() -> None:
     parser.add_argument("--cache", default="runs/cache-gpu256", help="the checkpoint's training cache")
     parser.add_argument("--alphas", type=float, nargs="+", default=[0.2, 0.5], help="sharpening strengths")
     parser.add_argument("--lightness", type=float, default=0.75)
-    parser.add_argument("--data", nargs="+", default=[f"../shared/data/{f}" for f in FAMILIES])
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        help="data folders (default: the ones the checkpoint trained on, under ../shared/data)",
+    )
     args = parser.parse_args()
+    args.data = args.data or scoring.training_folders(model_or_served(args.model).config)
     base: np.ndarray | None = None
     try:
         for alpha in [0.0, *args.alphas]:

@@ -132,6 +132,13 @@ def recipe_split(
     return val if split == "val" else train
 
 
+def training_folders(config: ModelConfig, root: str | Path = "../shared/data") -> list[str]:
+    """The data folders the checkpoint trained on (the ones `--split val` re-scores), found by name under
+    `root`: the recorded paths are the training machine's. Empty when the checkpoint records none."""
+    trained = config.extra.get("training", {}).get("data", {}).get("data") or []
+    return [str(Path(root, Path(d).name)) for d in trained]
+
+
 def training_cache(config: ModelConfig) -> Path | None:
     """The crop cache the checkpoint was trained from, when it is still there."""
     trained = config.extra.get("training", {}).get("data", {}).get("cache")

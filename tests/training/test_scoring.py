@@ -1,0 +1,24 @@
+"""`training/scoring.py`: the helpers that find what a checkpoint was trained on."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from deepfake_detect.models import default_config
+from deepfake_detect.training.scoring import training_folders
+
+
+def test_training_folders_are_found_by_name_under_the_data_root(tmp_path: Path) -> None:
+    recorded = ["/elsewhere/data/dfdc_faces", "/elsewhere/data/timit/"]
+    config = default_config("resnet18_lstm")
+    trained = dataclasses.replace(config, extra={"training": {"data": {"data": recorded}}})
+    assert training_folders(trained, tmp_path) == [str(tmp_path / "dfdc_faces"), str(tmp_path / "timit")]
+    assert training_folders(config) == []  # a checkpoint that records no training data
+
+
+def test_the_bundled_model_names_the_five_training_families() -> None:
+    from deepfake_detect.inference.bundled import model_or_served
+
+    names = [Path(f).name for f in training_folders(model_or_served(None).config)]
+    assert names == ["dfdc_faces", "utkface", "talking_heads", "faces", "timit"]
