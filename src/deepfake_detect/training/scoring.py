@@ -153,12 +153,15 @@ def face_spec_for(cache_dir: Path, config: ModelConfig, settings: Settings | Non
     if existing is None:
         return face
     from_cache = FaceSpec.from_cache(existing, config)
-    if from_cache != face:
+    if from_cache != face:  # only what changes the crops: dlib's landmarks are extra data, not other pixels
+        served = face.cache_spec()
+        names = [f.name for f in dataclasses.fields(existing) if f.name != "dlib"]
+        differ = [n for n in names if getattr(existing, n) != getattr(served, n)]
         log.warning(
             "cache %s was prepared with %s; serving with the current settings would use %s",
             cache_dir,
-            existing,
-            face.cache_spec(),
+            ", ".join(f"{n}={getattr(existing, n)}" for n in differ),
+            ", ".join(f"{n}={getattr(served, n)}" for n in differ),
         )
     return from_cache
 
