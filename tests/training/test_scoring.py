@@ -1,4 +1,4 @@
-"""`training/scoring.py`: the helpers that find what a checkpoint was trained on."""
+"""`training/scoring.py`: what a checkpoint was trained on, and scoring from a cache unlike serving."""
 
 from __future__ import annotations
 
