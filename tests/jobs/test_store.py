@@ -60,9 +60,9 @@ def test_concurrent_claims_take_every_job_exactly_once(store, jobs_db_url):
 
 def test_an_expired_lease_passes_the_job_on_and_fences_the_old_worker(store):
     [job_id] = queue(store, 1)
-    old = store.claim("old", lease_s=0.2, max_attempts=3)
+    old = store.claim("old", lease_s=30, max_attempts=3)  # long: a slow disk must not expire it early
     assert old.attempts == 1 and store.claim("new", lease_s=60, max_attempts=3) is None  # lease still held
-    assert store.progress(job_id, old.token, "detect", 1, 4, lease_s=0.2)
+    assert store.progress(job_id, old.token, "detect", 1, 4, lease_s=0.2)  # the last renewal it gets
     time.sleep(0.3)
     new = store.claim("new", lease_s=60, max_attempts=3)
     assert new.job_id == job_id and new.attempts == 2 and new.token != old.token
