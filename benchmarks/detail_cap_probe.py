@@ -18,15 +18,9 @@ import json
 
 import numpy as np
 
-from deepfake_detect.faces.crop import CropSpec
 from deepfake_detect.inference.bundled import model_or_served
 from deepfake_detect.training import evaluate as ev
 from deepfake_detect.training import scoring
-
-
-def detail(box_sides: np.ndarray, spec: CropSpec) -> float:
-    """Source pixels across the face in the model's crop: the median box side, at most the patch's."""
-    return float(min(np.median(box_sides), spec.patch_size / spec.margin))
 
 
 def main() -> None:
@@ -45,14 +39,14 @@ def main() -> None:
             boxes = np.asarray(t.boxes, np.float32)  # [T, 4] x1, y1, x2, y2 in frame pixels
             side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])  # [T]
             sides.setdefault(ev.family(s.origin), []).append(float(np.median(side)))
-    limit = spec.patch_size / spec.margin
+    limit = spec.patch_size / spec.margin  # the most source pixels a face keeps in the model's crop
     report = {}
     for name, values in [*sorted(sides.items()), ("all", [v for vs in sides.values() for v in vs])]:
         v = np.array(values)
         report[name] = {
             "tracks": len(v),
             "box_px_p10_p25_p50_p75_p90": np.percentile(v, [10, 25, 50, 75, 90]).round(0).tolist(),
-            "median_detail_px": round(detail(v, spec), 1),
+            "median_detail_px": round(min(float(np.median(v)), limit), 1),
             "share_at_patch_limit": round(float(np.mean(v >= limit)), 3),
         }
     print(json.dumps({"patch_limit_px": round(limit, 1), "training_reals": report}, indent=2))
