@@ -43,8 +43,12 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     sources = discover_all(args.data, args.layout)
     patch = CropSpec(size=args.size, scale=args.scale, patch_size=args.size)
     face = FaceSpec.from_settings(Settings(), crop=patch)
-    spec = dataclasses.replace(face.cache_spec(), frames=args.frames or face.frames, dlib=args.dlib)
-    spec = dataclasses.replace(spec, match_frame_sizes=args.match_frame_sizes)
+    spec = dataclasses.replace(
+        face.cache_spec(),
+        frames=args.frames or face.frames,
+        dlib=args.dlib,
+        match_frame_sizes=args.match_frame_sizes,
+    )
     records = prepare(sources, args.cache, spec, workers=args.workers, progress=args.progress)
     print(json.dumps(summarize(records)))
     return 0
