@@ -79,15 +79,21 @@ def against_reals(videos: list[VideoScores], config: ModelConfig) -> dict[str, d
     precision, recall, F1 at the model's threshold, with counts.
 
     A cross-dataset set has methods with fakes only (FF++ Face2Face, a lip-sync generator): these figures
-    say how well their fakes stand out from the set's reals. "all" is the whole set; origins without fakes
-    are left out. Videos without a face count as 0.5, as in `compute_metrics`."""
+    say how well their fakes stand out from the set's reals. "all" is the whole set; then each family
+    (`family`) with fakes of more than one origin, e.g. "frames" (every fake frame of `dev/`, whose
+    scores sit at another offset than its clips'); then each origin. Origins without fakes are left out.
+    Videos without a face count as 0.5, as in `compute_metrics`."""
     labels = np.array([v.label for v in videos])
     probs = np.nan_to_num(video_probabilities(videos, config), nan=0.5)
     origins = np.array([v.origin for v in videos])
+    families = np.array([family(o) for o in origins])
     reals = labels == 0
+    fake_origins = sorted({v.origin for v in videos if v.label})
+    mixed = sorted({f for f in map(family, fake_origins) if sum(family(o) == f for o in fake_origins) > 1})
     out = {}
-    for name in ["all", *sorted({v.origin for v in videos if v.label})]:
-        fakes = (labels == 1) & ((origins == name) | (name == "all"))
+    for name in ["all", *mixed, *fake_origins]:
+        member = families == name if name in mixed else origins == name
+        fakes = (labels == 1) & (member | (name == "all"))
         if reals.any() and fakes.any():
             y = np.r_[np.zeros(reals.sum()), np.ones(fakes.sum())]
             m = binary_metrics(y, np.r_[probs[reals], probs[fakes]], config.threshold)
