@@ -8,7 +8,9 @@ check U.)
 The bundled model trained on 2-crop windows but is served every crop of a track (32 for a 10 s clip) as
 one sequence. This scores one labelled set with `CnnLstm.temporal(feats, window)` for each window (None:
 the whole track, as served), through `evaluate` unchanged, and gives each window's video AUC with its
-interval and the paired bootstrap interval of its difference from reading the track whole. The training
+interval and the paired bootstrap interval of its difference from reading the track whole
+(`metrics.auc_interval(minus=...)`: reals and fakes resampled apart; check U's table came from an earlier
+version that resampled all videos together). The training
 cache holds 2 patches per track, where every window is the whole track: export one with more
 (`export-cache runs/cache-wide352 runs/cache-256x8 --size 256 --frames 8`). ~2 min per window on 2 cores.
 """
@@ -20,11 +22,11 @@ import json
 import tempfile
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from deepfake_detect.inference.bundled import model_or_served
 from deepfake_detect.models.cnn_lstm import CnnLstm
 from deepfake_detect.training import evaluate as ev
+from deepfake_detect.training.metrics import auc_interval
 from deepfake_detect.training.scoring import training_folders
 
 WINDOWS = {"whole": None, "8": 8, "4": 4, "2": 2}
@@ -36,17 +38,6 @@ def _reading(window: int | None):
         return ORIGINAL(self, feats, window)
 
     return temporal
-
-
-def paired_interval(y: np.ndarray, a: np.ndarray, b: np.ndarray, n: int = 2000) -> tuple[float, float]:
-    """95 % bootstrap interval of AUC(a) - AUC(b), resampling videos (both scores of a video together)."""
-    rng, diffs = np.random.default_rng(0), []
-    while len(diffs) < n:
-        i = rng.integers(0, len(y), len(y))
-        if 0 < y[i].sum() < len(i):
-            diffs.append(roc_auc_score(y[i], a[i]) - roc_auc_score(y[i], b[i]))
-    low, high = np.percentile(diffs, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def main() -> None:
@@ -74,7 +65,7 @@ def main() -> None:
             low, high = metrics["video_auc_ci95"]
             line = f"window {name:5s} video AUC {metrics['video_auc']:.3f} ({low:.2f}-{high:.2f})"
             if name != "whole":
-                low, high = paired_interval(y, p, scores["whole"][1])
+                low, high = auc_interval(y, p, minus=scores["whole"][1])
                 line += f", minus whole: {low:+.3f} to {high:+.3f}"
             methods = {k: v["auc"] for k, v in metrics["against_reals"].items()} if args.methods else {}
             print(line, json.dumps(methods) if methods else "", flush=True)

@@ -148,3 +148,15 @@ def test_auc_interval_brackets_the_auc_and_narrows_with_data() -> None:
     assert auc_interval(np.zeros(4, int), np.arange(4.0)) is None
     perfect = auc_interval(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9]))
     assert perfect == (1.0, 1.0)
+
+
+def test_the_paired_interval_reads_both_scores_on_the_same_resampled_videos() -> None:
+    """Two readings that differ by one shifted fake: their AUC difference is never negative in any
+    resample, which two independent intervals could not show."""
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    base = np.array([0.1, 0.3, 0.5, 0.7, 0.2, 0.4, 0.6, 0.8])
+    better = base.copy()
+    better[4] = 0.9  # the lowest fake now beats every real
+    low, high = auc_interval(labels, better, minus=base)
+    assert 0.0 <= low <= high <= 1.0 and high > 0
+    assert auc_interval(labels, base, minus=base) == (0.0, 0.0)

@@ -52,12 +52,19 @@ def _both_classes(y: np.ndarray) -> bool:
 
 
 def auc_interval(
-    labels: np.ndarray, probs: np.ndarray, level: float = 0.95, n_boot: int = 2000, seed: int = 0
+    labels: np.ndarray,
+    probs: np.ndarray,
+    level: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    minus: np.ndarray | None = None,
 ) -> tuple[float, float] | None:
     """Percentile bootstrap interval of the ROC AUC, resampling REAL and FAKE apart (each keeps its count).
 
     Why: the dev set has 10 reals and 33 fakes, where one real moving across the fakes moves the AUC by
-    0.1; a run table without intervals invites choosing by noise. None with one class.
+    0.1; a run table without intervals invites choosing by noise. With `minus` (other scores of the same
+    videos), the interval of AUC(probs) - AUC(minus), both read on the same resampled videos: a paired
+    comparison of two readings of one set. None with one class.
 
     >>> lo, hi = auc_interval(np.array([0, 0, 0, 1, 1, 1]), np.array([0.1, 0.3, 0.6, 0.4, 0.7, 0.9]))
     >>> bool(lo < 0.889 < hi)
@@ -67,15 +74,23 @@ def auc_interval(
     if not _both_classes(y):
         return None
     rng = np.random.default_rng(seed)
-    real, fake = p[y == 0], p[y == 1]
-    r = real[rng.integers(0, real.size, (n_boot, real.size))]  # [B, n_real]
+    real, fake = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    r = real[rng.integers(0, real.size, (n_boot, real.size))]  # [B, n_real] indices
     f = fake[rng.integers(0, fake.size, (n_boot, fake.size))]  # [B, n_fake]
-    # Mann-Whitney: AUC = (rank sum of the fakes - n_f (n_f + 1) / 2) / (n_f n_r), ties at mean rank
-    ranks = rankdata(np.concatenate([f, r], axis=1), axis=1)[:, : fake.size]  # [B, n_fake]
-    aucs = (ranks.sum(1) - fake.size * (fake.size + 1) / 2) / (fake.size * real.size)
+    aucs = _resampled_aucs(p, r, f)
+    if minus is not None:
+        aucs -= _resampled_aucs(_as_arrays(labels, minus)[1], r, f)
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(aucs, [tail, 100 - tail])
     return float(lo), float(hi)
+
+
+def _resampled_aucs(p: np.ndarray, real: np.ndarray, fake: np.ndarray) -> np.ndarray:
+    """[B] AUC of each resample: scores p [N], indices real [B, n_real] and fake [B, n_fake]."""
+    n_fake, n_real = fake.shape[1], real.shape[1]
+    # Mann-Whitney: AUC = (rank sum of the fakes - n_f (n_f + 1) / 2) / (n_f n_r), ties at mean rank
+    ranks = rankdata(np.concatenate([p[fake], p[real]], axis=1), axis=1)[:, :n_fake]  # [B, n_fake]
+    return (ranks.sum(1) - n_fake * (n_fake + 1) / 2) / (n_fake * n_real)
 
 
 def equal_error_rate(labels: np.ndarray, probs: np.ndarray) -> tuple[float | None, float | None]:
