@@ -79,9 +79,9 @@ def against_reals(videos: list[VideoScores], config: ModelConfig) -> dict[str, d
     precision, recall, F1 at the model's threshold, with counts.
 
     A cross-dataset set has methods with fakes only (FF++ Face2Face, a lip-sync generator): these figures
-    say how well their fakes stand out from the set's reals. "all" is the whole set; then each family
-    (`family`) with fakes of more than one origin, e.g. "frames" (every fake frame of `dev/`, whose
-    scores sit at another offset than its clips'); then each origin. Origins without fakes are left out.
+    say how well their fakes stand out from the set's reals. "all" is the whole set; each family
+    (`family`) with fakes of more than one origin comes before its origins, e.g. "frames" (every fake frame
+    of `dev/`, whose scores sit at another offset than its clips'). Origins without fakes are left out.
     Videos without a face count as 0.5, as in `compute_metrics`."""
     labels = np.array([v.label for v in videos])
     probs = np.nan_to_num(video_probabilities(videos, config), nan=0.5)
@@ -90,8 +90,9 @@ def against_reals(videos: list[VideoScores], config: ModelConfig) -> dict[str, d
     reals = labels == 0
     fake_origins = sorted({v.origin for v in videos if v.label})
     mixed = sorted({f for f in map(family, fake_origins) if sum(family(o) == f for o in fake_origins) > 1})
+    rows = sorted([*mixed, *fake_origins], key=lambda n: (family(n), n != family(n), n))
     out = {}
-    for name in ["all", *mixed, *fake_origins]:
+    for name in ["all", *rows]:
         member = families == name if name in mixed else origins == name
         fakes = (labels == 1) & (member | (name == "all"))
         if reals.any() and fakes.any():

@@ -151,13 +151,15 @@ def plot_training_curves(rows: Sequence[dict[str, Any]], path: str | Path, title
 
 def plot_auc_by_origin(table: dict[str, dict[str, Any]], path: str | Path, title: str = "") -> Path:
     """Horizontal bars: ROC AUC of each dataset / method's fakes against all reals (`against_reals`),
-    labelled with the fake and real counts; the dashed line is chance."""
+    labelled with the fake and real counts; the dashed line is chance. Rows that pool others ("all", a
+    family such as "frames") are grey; a method is named by its provenance label alone, when it has one."""
     names = list(table)
     aucs = [table[n]["auc"] or 0.0 for n in names]
-    fig = Figure(figsize=(7, 0.4 * len(names) + 1.2))
+    pools = {"all"} | {n for n in names if any(m.startswith(n + "/") for m in names)}
+    fig = Figure(figsize=(9, 0.4 * len(names) + 1.2))
     ax = fig.subplots()
     y = np.arange(len(names))[::-1]
-    ax.barh(y, aucs, color=["#444" if n == "all" else "#3a7" for n in names])
+    ax.barh(y, aucs, color=["#444" if n == "all" else "#888" if n in pools else "#3a7" for n in names])
     for yi, n, a in zip(y, names, aucs, strict=True):
         ax.text(
             min(a, 0.98),
@@ -169,7 +171,8 @@ def plot_auc_by_origin(table: dict[str, dict[str, Any]], path: str | Path, title
             color="white" if a > 0.6 else "black",
         )
     ax.axvline(0.5, ls="--", color="grey")
-    ax.set_yticks(y, [n[-40:] for n in names], fontsize=8)
+    labels = [n.split(":", 1)[-1] for n in names]  # "talking_heads/fake:Wav2Lip lip-sync" -> the method
+    ax.set_yticks(y, [t if len(t) <= 64 else t[:63] + "…" for t in labels], fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("ROC AUC, fakes of the row vs every real")
     ax.set_title(title or "AUC by dataset / method")
