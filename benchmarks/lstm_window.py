@@ -10,9 +10,9 @@ one sequence. This scores one labelled set with `CnnLstm.temporal(feats, window)
 the whole track, as served), through `evaluate` unchanged, and gives each window's video AUC with its
 interval and the paired bootstrap interval of its difference from reading the track whole
 (`metrics.auc_interval(minus=...)`: reals and fakes resampled apart; check U's table came from an earlier
-version that resampled all videos together). The training
-cache holds 2 patches per track, where every window is the whole track: export one with more
-(`export-cache runs/cache-wide352 runs/cache-256x8 --size 256 --frames 8`). ~2 min per window on 2 cores.
+version that resampled all videos together). The training cache holds 2 patches per track, where every
+window is the whole track: export one with more (`export-cache runs/cache-wide352 runs/cache-256x8 --size
+256 --frames 8`). ~2 min per window on 2 cores.
 """
 
 from __future__ import annotations
