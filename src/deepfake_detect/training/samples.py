@@ -7,9 +7,10 @@ on every patch with the same seed, at the patch's resolution, as a real blend ha
 the model's crop, cut from the patch as serving cuts it (`faces.crop.crop_from_patch`) at a jittered
 scale and centre (`CropJitter`) -> `augment_sequence`.
 
-Why the jitter: the DFDC face crops are tighter than the MTCNN box (a scale of ~0.85 where serving uses
-1.3), while photos, videos and frame folders allow any scale. Drawing the scale from [0.8, 1.6] for every
-source that has the room (and up to the room for tight crops) leaves framing no clue to the label.
+Why the jitter: the DFDC face crops are tighter than the MTCNN box (a scale of 0.72 at the median, UTKFace
+chips 0.76, where serving uses 1.3; docs/training.md, check AC), while photos, videos and frame folders
+allow any scale. Drawing the scale from [0.8, 1.6] for every source that has the room (and up to the room
+for tight crops, so a chip is read whole and never framed in black) leaves framing no clue to the label.
 """
 
 from __future__ import annotations
