@@ -5,7 +5,7 @@
 The pooled CNN features of every `dfdc_faces/` crop as served, for the checkpoint's trunk and for the
 ImageNet trunk it started from; a logistic regression (standardised features, C = 0.1) fitted on the
 checkpoint's training people and read on its validation people: AUC, and the share of pairs whose fake
-scores above its own real (`dfdc_pairs.py`). Diagnosis only: no checkpoint comes out of it. ~10 min on
+scores above its own real (`dfdc_pairs.py`). Diagnosis only: no checkpoint comes out of it. 7 min on
 2 cores (eager ImageNet trunk; the checkpoint's runs on its served backend).
 """
 
