@@ -118,6 +118,19 @@ def test_jittered_views_keep_inside_the_picture(items_and_cache) -> None:
     assert crop_from_patch(wide, spec).tobytes() == crop_from_patch(wide, spec, (0.0, 0.0)).tobytes()
 
 
+def test_past_picture_frames_a_chip_in_black_as_served(items_and_cache) -> None:
+    items, cache_dir = items_and_cache
+    chip = np.zeros((1, 180, 180, 3), np.uint8)  # a 1.8x patch of a chip 0.8 box sides wide
+    chip[0, 50:130, 50:130] = 200
+    spec = CropSpec(size=32, patch_size=180, patch_scale=1.8)
+    inside, rng = valid_box(chip[0]), np.random.default_rng(0)
+    whole = TrackDataset(items, cache_dir, spec, 1, jitter=CropJitter((1.2, 1.6)))
+    framed = TrackDataset(items, cache_dir, spec, 1, jitter=CropJitter((1.2, 1.6), past_picture=True))
+    assert whole.view(chip, rng, inside).min() == 200  # the chip read whole: zoomed past the jitter
+    served = framed.view(chip, rng, inside)[0]  # [s, s, 3]: the chip in the middle, black around it
+    assert served[:3, :3].max() == 0 and served[14:18, 14:18].min() == 200
+
+
 def test_collate_runs_each_crop_once_and_repeats_stills() -> None:
     clip, still = torch.zeros(3, 8, 8, 3, dtype=torch.uint8), torch.ones(1, 8, 8, 3, dtype=torch.uint8)
     x, steps, y, idx = collate([(clip, 1.0, 0), (still, 0.0, 4)], frames=4)

@@ -66,6 +66,7 @@ class TrainConfig:
     init: str | None = None  # start from this checkpoint's weights (same arch); fresh optimiser and schedule
     sbi_landmarks: int = 68  # SBI masks from dlib's 68 points (when cached) or MTCNN's 5
     jitter: tuple[float, float] | None = None  # training crop scale range, e.g. (0.8, 1.6); None: serving's
+    jitter_past_picture: bool = False  # jitter scale not limited to the picture: black beyond (samples.py)
     family_weights: dict[str, float] | None = None  # relative draw rate per data family (sampling.py)
     pos_weight: str = "auto"  # "auto" (negatives/positives as the loop sees them), "none", or a number
     oversample: bool = True  # draw REAL and FAKE sources with equal probability
@@ -262,7 +263,9 @@ def setup_run(cfg: TrainConfig) -> Run:
         augment,
         cfg.seed,
         cfg.ram_cache_mb,
-        jitter=CropJitter((cfg.jitter[0], cfg.jitter[1])) if cfg.jitter else None,
+        jitter=CropJitter((cfg.jitter[0], cfg.jitter[1]), past_picture=cfg.jitter_past_picture)
+        if cfg.jitter
+        else None,
         family_weights=cfg.family_weights,
         pairs=cfg.sbi_pairs,
         p_frequency=cfg.sbi_p_frequency,

@@ -68,6 +68,9 @@ class CropJitter:
 
     scale: tuple[float, float] = (0.8, 1.6)  # crop side / MTCNN box side; serving uses crop_scale (1.3)
     shift: float = 0.05  # centre moved by up to this fraction of the box side, per axis
+    # True: the scale is drawn over its whole range for every source and what lies past the picture is
+    # black, as serving frames a face at a frame's edge; False: a chip is read whole (module docstring).
+    past_picture: bool = False
 
     def sample(self, rng: np.random.Generator, room: float) -> tuple[float, float, float]:
         """(scale, dx, dy); the scale stays below `room` (how much of the patch shows the frame)."""
@@ -235,6 +238,8 @@ class TrackDataset(Dataset):
             return np.stack([crop_from_patch(p, self.crop) for p in patches])
         box = patches.shape[1] / self.crop.margin  # MTCNN box side in patch pixels
         room = min(inside[2] - inside[0], inside[3] - inside[1]) / box  # the widest scale that fits
+        if self.jitter.past_picture:
+            room, inside = self.crop.margin, (0, 0, patches.shape[2], patches.shape[1])
         scale, dx, dy = self.jitter.sample(rng, min(room, self.crop.margin))
         crop = dataclasses.replace(self.crop, scale=scale, patch_scale=self.crop.margin)
         return np.stack([crop_from_patch(p, crop, (dx, dy), inside) for p in patches])
