@@ -8,6 +8,7 @@
 # Time on 2 idle cores: ~20 min cache + ~1 min export + ~25 min per epoch; a finished cache is reused
 # (prepare resumes, export is skipped when its folder exists). Its 2026-12-05 run reproduced the bundled
 # file bit for bit (docs/training.md).
+# Bit for bit needs bf16 (pinned below); a CPU without native bf16 (AVX2 only) emulates it ~7x slower.
 # Interrupted? `deepfake-detect train --resume "$OUT/ablation-lowres"` continues with the same schedule.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -49,3 +49,18 @@ def test_probabilities_outside_0_1_are_refused(option: str) -> None:
     TrainConfig(data=[], out="", **{option: 1.0})
     with pytest.raises(ValueError, match=option.replace("_", "-")):
         TrainConfig(data=[], out="", **{option: -0.1})
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_forced_bf16_is_kept_and_warned_about_only_when_emulated(native, monkeypatch, caplog) -> None:
+    from types import SimpleNamespace
+
+    from deepfake_detect.training.train import _pick_bf16
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native)
+    run = SimpleNamespace(cfg=SimpleNamespace(bf16="on"), device="cpu")
+    with caplog.at_level("WARNING"):
+        assert _pick_bf16(run, None, None) is True  # a pinned choice is kept, fast or not
+    assert ("without native bf16" in caplog.text) is not native
+    run.cfg.bf16 = "off"
+    assert _pick_bf16(run, None, None) is False
