@@ -11,6 +11,8 @@ Why the jitter: the DFDC face crops are tighter than the MTCNN box (a scale of 0
 chips 0.76, where serving uses 1.3; docs/training.md, check AC), while photos, videos and frame folders
 allow any scale. Drawing the scale from [0.8, 1.6] for every source that has the room (and up to the room
 for tight crops, so a chip is read whole and never framed in black) leaves framing no clue to the label.
+`CropJitter.past_picture` frames chips in black as served instead: run XF (docs/training.md) found it
+lifts DFDC validation and SBI copies, framed the same way, and lowers every whole-frame figure.
 """
 
 from __future__ import annotations
