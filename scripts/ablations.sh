@@ -7,8 +7,8 @@
 # this arm with EPOCHS=2, run G with EPOCHS=4. lowres (run H, EPOCHS=4; run I, EPOCHS=3): sbipairs with the downscale
 # augmentation reaching 0.2 (a 224 px crop's face shrunk to ~34 px, MIN_FACE_SIZE). DEVICE=cuda on a GPU;
 # BF16=on|off pins the precision: auto picks per machine by timing one batch (run K: bf16; run L's Xeon: fp32
-# 3.42 vs bf16 3.44 s), so pin it to compare runs across machines. On a CPU without native bf16 (AVX2-only EPYC, 2026-12-06)
-# BF16=on is emulated: 33 s per batch against fp32's 4.5 s. P_JPEG=1.0 re-encodes every crop as JPEG
+# 3.42 vs bf16 3.44 s), so pin it to compare runs across machines; on a CPU without native bf16 BF16=on is
+# emulated (an AVX2-only EPYC: 33 s per batch against fp32's 4.5 s). P_JPEG=1.0 re-encodes every crop as JPEG
 # after blending (run M: a lossy cache's artefacts no longer mark the blended region). INPUT_SIZE overrides the
 # architecture's crop side (run N: 192 px, ~27 % less CNN work than Lite0's 224).
 # ARCH picks another registered architecture (run Q: efficientnet_lite2_lstm at INPUT_SIZE=224).

@@ -195,7 +195,13 @@ def register(subparsers) -> None:
         choices=(68, 5),
         help="SBI masks from dlib's 68 points (default, when the cache has them) or MTCNN's 5",
     )
-    t.add_argument("--jitter", type=float, nargs=2, metavar=("LO", "HI"), help="crop scale range: 0.8 1.6")
+    t.add_argument(
+        "--jitter",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        help="training crop scale range around the serving crop, e.g. 0.8 1.6 (HI <= --cache-scale)",
+    )
     t.add_argument("--jitter-past-picture", action="store_true", help="chips framed in black as served")
     t.add_argument(
         "--family-weight",
