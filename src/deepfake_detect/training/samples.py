@@ -238,10 +238,10 @@ class TrackDataset(Dataset):
         jittered framing for the whole window, kept inside the part of the patch that shows the frame."""
         if self.jitter is None:
             return np.stack([crop_from_patch(p, self.crop) for p in patches])
+        if self.jitter.past_picture:  # the whole patch counts, black padding included
+            inside = (0, 0, patches.shape[2], patches.shape[1])
         box = patches.shape[1] / self.crop.margin  # MTCNN box side in patch pixels
         room = min(inside[2] - inside[0], inside[3] - inside[1]) / box  # the widest scale that fits
-        if self.jitter.past_picture:
-            room, inside = self.crop.margin, (0, 0, patches.shape[2], patches.shape[1])
         scale, dx, dy = self.jitter.sample(rng, min(room, self.crop.margin))
         crop = dataclasses.replace(self.crop, scale=scale, patch_scale=self.crop.margin)
         return np.stack([crop_from_patch(p, crop, (dx, dy), inside) for p in patches])
