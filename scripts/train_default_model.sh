@@ -8,7 +8,9 @@
 # Time on 2 idle cores: ~20 min cache + ~1 min export + ~25 min per epoch; a finished cache is reused
 # (prepare resumes, export is skipped when its folder exists). Its 2026-12-05 run reproduced the bundled
 # file bit for bit (docs/training.md).
-# Bit for bit needs bf16 (pinned below); a CPU without native bf16 (AVX2 only) emulates it ~7x slower.
+# Bit for bit needs bf16 (BF16=on, the default); a CPU without native bf16 (AVX2 only) emulates it slowly:
+# BF16=off trains in fp32 there, not bit for bit. One 64-crop training step on 2 AVX2-only EPYC cores:
+# fp32 13-15 s, bf16 24 s, against ~3.4 s on an AVX-512 Xeon (so ~1.5 h per epoch there: use a GPU).
 # Interrupted? `deepfake-detect train --resume "$OUT/ablation-lowres"` continues with the same schedule.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ MAX_MINUTES=${MAX_MINUTES:-100}
 SHIP=${SHIP:-epoch_2}
 DEVICE=${DEVICE:-auto}
 INSTALL=${INSTALL:-1}
+BF16=${BF16:-on}                     # on: M's own arithmetic (bit for bit); off: fp32 (AVX2-only CPUs)
 BIN=.venv/bin
 FAMILIES=("$DATA/dfdc_faces" "$DATA/utkface" "$DATA/talking_heads" "$DATA/faces" "$DATA/timit")
 DEV=("$DATA/dev/frames" "$DATA/dev/talking_heads")
@@ -39,7 +42,7 @@ $BIN/deepfake-detect prepare "${DEV[@]}" --cache "$CACHE" "${geometry[@]}"
 #    (samples.py); validation is 12 % of the PEOPLE of every family (its DFDC and TIMIT fakes are scored).
 #    The flags live in one place: scripts/ablations.sh's `lowres` arm (runs H-M), which writes
 #    $OUT/ablation-lowres.
-BF16=on P_JPEG=1.0 CACHE=$SMALL CACHE_SIZE=256 EPOCHS=$EPOCHS MAX_MINUTES=$MAX_MINUTES DEVICE=$DEVICE \
+BF16=$BF16 P_JPEG=1.0 CACHE=$SMALL CACHE_SIZE=256 EPOCHS=$EPOCHS MAX_MINUTES=$MAX_MINUTES DEVICE=$DEVICE \
     DATA=$DATA RUNS=lowres OUT_DIR=$OUT scripts/ablations.sh
 RUN=$OUT/ablation-lowres
 
