@@ -3,11 +3,12 @@
     S=../shared/data; .venv/bin/python benchmarks/recompress_probe.py $S/videos/real $S/dev/talking_heads
     MODEL_PATH=runs/x/x.safetensors .venv/bin/python benchmarks/recompress_probe.py VIDEOS...
 
-Platforms re-encode every upload, often more than once, so a real video that reads FAKE after one more
-pass through H.264 is a false alarm waiting to happen. Each video is scanned as it is and after a
-re-encode with libx264 (PyAV) at each CRF, same size and frame rate, through `Detector.analyze` as
-`scan` serves it (MODEL_PATH, else the bundled model). Prints P(fake) per video and CRF, and the mean
-shift of the calibrated log-odds against the original. ~3 s per video and CRF on 2 cores.
+Platforms re-encode every upload, often more than once, and serve smaller renditions, so a real video
+that reads FAKE after one more pass through H.264 is a false alarm waiting to happen. Each video is
+scanned as it is and after a re-encode with libx264 (PyAV) at each CRF (same size and frame rate) and at
+each rendition height (CRF 23), through `Detector.analyze` as `scan` serves it (MODEL_PATH, else the
+bundled model). Prints P(fake) per video and pass, and the mean shift of the calibrated log-odds against
+the original. ~3 s per video and pass on 2 cores.
 """
 
 from __future__ import annotations
@@ -24,16 +25,18 @@ from deepfake_detect.media import VIDEO_SUFFIXES
 from deepfake_detect.pipeline import Detector
 
 
-def reencode(src: Path, dst: Path, crf: int) -> None:
-    """`src` → H.264 at `crf` (yuv420p, preset medium), video only, same size and frame rate."""
+def reencode(src: Path, dst: Path, crf: int, height: int | None = None) -> None:
+    """`src` → H.264 at `crf` (yuv420p, preset medium), video only, same frame rate; shrunk to `height`
+    rows (width kept in proportion, even) when given, as a platform's 480p / 360p rendition is."""
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         s_in = inp.streams.video[0]
-        rate = s_in.average_rate or 25
-        s_out = out.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": "medium"})
-        s_out.width, s_out.height = s_in.codec_context.width, s_in.codec_context.height
-        s_out.pix_fmt = "yuv420p"
+        w, h = s_in.codec_context.width, s_in.codec_context.height
+        if height and height < h:
+            w, h = 2 * round(w * height / h / 2), height - height % 2
+        s_out = out.add_stream("libx264", rate=s_in.average_rate or 25, options={"crf": str(crf)})
+        s_out.width, s_out.height, s_out.pix_fmt = w, h, "yuv420p"
         for frame in inp.decode(s_in):
-            out.mux(s_out.encode(frame.reformat(format="yuv420p")))
+            out.mux(s_out.encode(frame.reformat(width=w, height=h, format="yuv420p")))
         out.mux(s_out.encode())
 
 
@@ -45,26 +48,29 @@ def _log_odds(p: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", help="folders of videos (searched recursively)")
-    parser.add_argument("--crf", type=int, nargs="+", default=[23, 30, 36], help="libx264 CRFs")
+    parser.add_argument("--crf", type=int, nargs="+", default=[23, 30, 36], help="libx264 CRFs, same size")
+    parser.add_argument("--height", type=int, nargs="*", default=[480, 360], help="renditions at CRF 23")
     args = parser.parse_args()
+    passes = [(f"CRF {c}", c, None) for c in args.crf] + [(f"{h}p", 23, h) for h in args.height]
     detector = Detector.from_settings(Settings())
     videos = sorted(p for f in args.folders for p in Path(f).rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
-    print(f"P(fake): original | CRF {args.crf}", flush=True)
-    shifts: dict[int, list[float]] = {crf: [] for crf in args.crf}
+    print("P(fake): original | " + " | ".join(name for name, _, _ in passes), flush=True)
+    shifts: dict[str, list[float]] = {name: [] for name, _, _ in passes}
     with tempfile.TemporaryDirectory() as tmp:
         for video in videos:
             base = detector.analyze(video, video.name).fake_probability
-            cells = [f"{base:.3f}"]
-            for crf in args.crf:
-                copy = Path(tmp) / f"crf{crf}.mp4"
-                reencode(video, copy, crf)
+            cells = [f"{base:.3f}" if base is not None else "no face"]
+            for name, crf, height in passes:
+                copy = Path(tmp) / "copy.mp4"
+                reencode(video, copy, crf, height)
                 p = detector.analyze(copy, video.name).fake_probability
-                shifts[crf].append(_log_odds(p) - _log_odds(base))
-                cells.append(f"{p:.3f}")
+                if p is not None and base is not None:
+                    shifts[name].append(_log_odds(p) - _log_odds(base))
+                cells.append(f"{p:.3f}" if p is not None else "no face")
             print(f"{video.parent.name}/{video.name[:60]}: " + " | ".join(cells), flush=True)
-    for crf, values in shifts.items():
+    for name, values in shifts.items():
         up = np.mean(np.array(values) > 0)
-        print(f"CRF {crf}: mean log-odds shift {np.mean(values):+.3f} ({up:.0%} of videos up)")
+        print(f"{name}: mean log-odds shift {np.mean(values):+.3f} ({up:.0%} of {len(values)} videos up)")
 
 
 if __name__ == "__main__":
