@@ -27,7 +27,8 @@ from deepfake_detect.pipeline import Detector
 
 def reencode(src: Path, dst: Path, crf: int, height: int | None = None) -> None:
     """`src` → H.264 at `crf` (yuv420p, preset medium), video only, same frame rate; shrunk to `height`
-    rows (width kept in proportion, even) when given, as a platform's 480p / 360p rendition is."""
+    rows (width kept in proportion, even) when given, as a platform's 480p / 360p rendition is. A display
+    rotation is not carried over (none of the probed videos has one)."""
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         s_in = inp.streams.video[0]
         w, h = s_in.codec_context.width, s_in.codec_context.height
