@@ -8,8 +8,10 @@
 # augmentation reaching 0.2 (a 224 px crop's face shrunk to ~34 px, MIN_FACE_SIZE). DEVICE=cuda on a GPU;
 # BF16=on|off pins the precision: auto picks per machine by timing one batch (run K: bf16; run L's Xeon: fp32
 # 3.42 vs bf16 3.44 s), so pin it to compare runs across machines; on a CPU without native bf16 BF16=on is
-# emulated (an AVX2-only EPYC: 33 s per batch against fp32's 4.5 s). P_JPEG=1.0 re-encodes every crop as JPEG
-# after blending (run M: a lossy cache's artefacts no longer mark the blended region). INPUT_SIZE overrides the
+# emulated (AVX2-only EPYCs, 2026-12-06: 33 s per batch against fp32's 4.5 s on one; on another, a bare
+# Lite0+BiLSTM step on 32 x 2 crops 24 s against fp32's 13-15 s, ~3.4 s on an AVX-512 Xeon, so ~1.5 h per
+# epoch). P_JPEG=1.0 re-encodes every crop as JPEG after blending (run M: a lossy cache's artefacts no
+# longer mark the blended region). INPUT_SIZE overrides the
 # architecture's crop side (run N: 192 px, ~27 % less CNN work than Lite0's 224).
 # ARCH picks another registered architecture (run Q: efficientnet_lite2_lstm at INPUT_SIZE=224).
 # SEED (default 0) for replicates (run O: run M with seed 1); SPLIT_SEED keeps another seed's people split

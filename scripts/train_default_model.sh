@@ -9,8 +9,7 @@
 # (prepare resumes, export is skipped when its folder exists). Its 2026-12-05 run reproduced the bundled
 # file bit for bit (docs/training.md).
 # Bit for bit needs bf16 (BF16=on, the default); a CPU without native bf16 (AVX2 only) emulates it slowly:
-# BF16=off trains in fp32 there, not bit for bit. One 64-crop training step on 2 AVX2-only EPYC cores:
-# fp32 13-15 s, bf16 24 s, against ~3.4 s on an AVX-512 Xeon (so ~1.5 h per epoch there: use a GPU).
+# BF16=off trains in fp32 there, not bit for bit, and still ~4x slower than AVX-512 (scripts/ablations.sh).
 # Interrupted? `deepfake-detect train --resume "$OUT/ablation-lowres"` continues with the same schedule.
 set -euo pipefail
 cd "$(dirname "$0")/.."
