@@ -24,6 +24,7 @@
 # INIT starts from a checkpoint's weights with a fresh schedule, LR (default 5e-4) sets its peak (run X: M
 # continued at 1e-4). mixed: genuine DFDC / DeepfakeTIMIT fakes beside SBI copies, no pairs (run Z: M
 # fine-tuned with INIT).
+# SAM=0.05 takes sharpness-aware steps with that rho, the SBI paper's optimiser (run AD; ~2x step time).
 # PAST_PICTURE=1 frames tight chips as served, black past the picture, not read whole (run XF).
 # CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).
 set -euo pipefail
@@ -45,7 +46,7 @@ common=(
     ${SPLIT_SEED:+--split-seed "$SPLIT_SEED"}
     ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${THREADS:+--threads "$THREADS"} ${BF16:+--bf16 "$BF16"}
     ${P_JPEG:+--p-jpeg "$P_JPEG"} ${P_SHARPEN:+--p-sharpen "$P_SHARPEN"} ${INIT:+--init "$INIT"}
-    ${INPUT_SIZE:+--input-size "$INPUT_SIZE"} ${EMA:+--ema "$EMA"} ${PAST_PICTURE:+--jitter-past-picture}
+    ${INPUT_SIZE:+--input-size "$INPUT_SIZE"} ${EMA:+--ema "$EMA"} ${SAM:+--sam "$SAM"} ${PAST_PICTURE:+--jitter-past-picture}
     ${BACKBONE_LR_SCALE:+--backbone-lr-scale "$BACKBONE_LR_SCALE"} ${SBI_P_FREQUENCY:+--sbi-p-frequency "$SBI_P_FREQUENCY"}
 )
 for run in $RUNS; do

@@ -294,3 +294,17 @@ def test_split_seed_replicates_a_run_on_another_seeds_people_split(
     # evaluate / calibrate --split val rebuild that split from the checkpoint's recipe, not from its seed
     config = dataclasses.replace(replicate.config, extra={"training": {"recipe": replicate.recipe}})
     assert paths(recipe_split(discover_all([str(dfdc_dir)]), config, "val")) == reference
+
+
+def test_sam_trains_and_is_recorded_in_the_recipe(run_dir: Path, dfdc_dir: Path, tmp_path: Path) -> None:
+    """`--sam`: a run takes sharpness-aware steps end to end and its checkpoint says so; the weights differ
+    from a plain run's (the same seed and draws otherwise)."""
+    common = _tiny_config(run_dir, dfdc_dir, tmp_path / "sam")
+    common |= dict(frames=6, batch_size=2, epochs=1, bf16="off", threads=1)
+    train(TrainConfig(**common, sam=0.05))
+    train(TrainConfig(**(common | {"out": str(tmp_path / "plain")})))
+    sam = load_checkpoint(tmp_path / "sam" / "epoch_1.safetensors")
+    plain = load_checkpoint(tmp_path / "plain" / "epoch_1.safetensors")
+    assert sam.config.extra["training"]["recipe"]["sam"] == 0.05
+    pairs = zip(sam.model.parameters(), plain.model.parameters(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)

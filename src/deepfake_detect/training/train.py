@@ -1,17 +1,19 @@
 """`train`: fit a registered CNN+BiLSTM on cached face tracks; checkpoint, calibrate and log every epoch.
 
 Per epoch: one pass of `len(train tracks)` samples (class-balanced draws when oversampling), AdamW with
-linear warm-up then cosine decay per step, loss = BCE(track logit) + w * BCE(per-frame logits) (the
-frame term trains the per-frame head that "mean_frame"/"confident_frames" aggregate and the server's
-timeline shows), both with `pos_weight`. Then the validation videos are scored the way the server scores
-them (`scoring.py`: the server's crops and classifier code), calibrated (calibrate.py) and the epoch's
-checkpoint is written with its calibration, so any `epoch_N.safetensors` can be served as is.
+linear warm-up then cosine decay per step (with `--sam`, sharpness-aware: sam.py), loss = BCE(track
+logit) + w * BCE(per-frame logits) (the frame term trains the per-frame head that "mean_frame" /
+"confident_frames" aggregate and the server's timeline shows), both with `pos_weight`. Then the
+validation videos are scored the way the server scores them (`scoring.py`: the server's crops and
+classifier code), calibrated (calibrate.py) and the epoch's checkpoint is written with its calibration,
+so any `epoch_N.safetensors` can be served as is.
 `best.safetensors` is the epoch with the best val video AUC.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -33,6 +35,7 @@ from .calibrate import apply_calibration, calibrate, logit_bias, shift
 from .evaluate import against_reals, compute_metrics
 from .recipe import TrainConfig, setup_run
 from .run import Run
+from .sam import sam_gradient
 
 log = logging.getLogger(__name__)
 
@@ -160,9 +163,12 @@ def train(cfg: TrainConfig) -> dict:
                     state["bf16"] = _pick_bf16(run, model, batch)
                 bf16 = state["bf16"]
             x, steps, y = run.prep(batch)
-            loss = _loss(model, x, steps, y, run.pos_weight, cfg.frame_loss_weight, bf16, run.device)
+            args = (model, x, steps, y, run.pos_weight, cfg.frame_loss_weight, bf16, run.device)
+            loss = _loss(*args)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if cfg.sam:
+                sam_gradient(model, cfg.sam, functools.partial(_loss, *args))  # 2nd pass, perturbed weights
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)  # LSTMs from scratch spike early
             opt.step()
             sched.step()

@@ -52,6 +52,7 @@ class TrainConfig:
     p_jpeg: float | None = None  # probability of the augmentation's JPEG re-encode (None: as every step's)
     p_sharpen: float = 0.0  # probability of sharpening the whole crop (augment.py; 0: no draw, run W)
     frame_loss_weight: float = 0.5
+    sam: float = 0.0  # sharpness-aware minimisation's rho (sam.py; SBI paper: 0.05); 0: plain steps
     ema: float = 0.0  # decay of a moving average of the weights, kept beside them as epoch_N_ema (0: off)
     aggregation: str | None = None  # None: pick on val (calibrate.py)
     threshold_rule: str = "eer"
