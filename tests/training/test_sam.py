@@ -3,9 +3,11 @@ they were, and it differs from the plain gradient."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from deepfake_detect.models import create_model
+from deepfake_detect.training.recipe import TrainConfig
 from deepfake_detect.training.sam import sam_gradient
 from deepfake_detect.training.train import _loss
 
@@ -54,3 +56,8 @@ def test_sam_gradient_is_the_gradient_at_the_perturbed_weights_and_restores_them
             torch.testing.assert_close(p.grad, grads[n].grad, rtol=1e-4, atol=1e-6)
             changed += not torch.allclose(p.grad, plain[n])
     assert changed > 0
+
+
+def test_a_negative_radius_is_refused_before_any_work() -> None:
+    with pytest.raises(ValueError, match="--sam must be 0"):
+        TrainConfig(data=[], out="", sam=-0.05)

@@ -73,3 +73,5 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be within 0-1, got {value}")
+        if self.sam < 0:  # rho is a radius: a negative one would step towards the best nearby weights
+            raise ValueError(f"--sam must be 0 (off) or a positive radius, got {self.sam}")
