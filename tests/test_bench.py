@@ -65,3 +65,13 @@ def test_markdown_and_probability_diffs() -> None:
     text = bench.markdown(result)
     assert "| ours (onnx-int8) | clip | 1/2 | 0.500 |" in text and "| 1.000 | 1.50 | 9.0x |" in text
     assert "| 2 × 1 | onnx | clip | 4 | 8 | 50.0 | 4.0 | 1400.0 | 5.0 | 2.0 | 60.0 |" in text
+
+
+def test_cpu_flags_names_whole_flags_in_a_fixed_order() -> None:
+    from deepfake_detect.bench.clips import cpu_flags
+
+    avx2_only = "processor\t: 0\nflags\t\t: fpu sse avx f16c avx2 sha_ni vaes\nbugs\t\t: sysret_ss_attrs\n"
+    assert cpu_flags(avx2_only) == "avx2"
+    xeon = "flags\t: avx512_vnni amx_int8 avx512fp16 avx2 avx512_bf16\n"  # avx512fp16 is not avx512f
+    assert cpu_flags(xeon) == "avx2 avx512_bf16 avx512_vnni amx_int8"
+    assert cpu_flags("no flags line here") == ""

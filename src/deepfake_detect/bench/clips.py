@@ -8,26 +8,29 @@ from pathlib import Path
 
 from .records import SHARED_REAL, Clip
 
+# The instruction sets that decide which backend is fastest: int8 gains most with VNNI, bf16 needs
+# AVX512-BF16 or AMX, and an AVX2-only CPU has neither (docs/performance.md, "An AVX2-only CPU").
+SPEED_FLAGS = ("avx2", "avx_vnni", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
+
+
+def cpu_flags(cpuinfo: str) -> str:
+    """The SPEED_FLAGS that the first `flags` line of a /proc/cpuinfo text lists, in SPEED_FLAGS order."""
+    line = next((ln for ln in cpuinfo.splitlines() if ln.startswith("flags")), "")
+    have = set(line.partition(":")[2].split())
+    return " ".join(f for f in SPEED_FLAGS if f in have)
+
 
 def machine() -> dict:
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import onnxruntime
     import torch
 
-    flags = ""
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text()
-        wanted = ("avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
-        flags = " ".join(f for f in wanted if f" {f}" in cpuinfo)
-    except OSError:
-        pass
+    except OSError:  # not Linux
+        cpuinfo = ""
+    names = (ln.partition(":")[2].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name"))
+    model = next(names, "") or platform.processor() or "unknown"
+    flags = cpu_flags(cpuinfo)
     return {
         "cpu": model,
         "cores": os.cpu_count(),
