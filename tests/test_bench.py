@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from deepfake_detect import bench
+from deepfake_detect.bench.clips import cpu_flags
 from deepfake_detect.cli import main
 
 
@@ -68,8 +69,6 @@ def test_markdown_and_probability_diffs() -> None:
 
 
 def test_cpu_flags_names_whole_flags_in_a_fixed_order() -> None:
-    from deepfake_detect.bench.clips import cpu_flags
-
     avx2_only = "processor\t: 0\nflags\t\t: fpu sse avx f16c avx2 sha_ni vaes\nbugs\t\t: sysret_ss_attrs\n"
     assert cpu_flags(avx2_only) == "avx2"
     xeon = "flags\t: avx512_vnni amx_int8 avx512fp16 avx2 avx512_bf16\n"  # avx512fp16 is not avx512f
