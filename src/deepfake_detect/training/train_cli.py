@@ -1,4 +1,4 @@
-"""`deepfake-detect train`: the command and its flags (`TrainConfig`'s fields, recipe.py).
+"""`deepfake-detect train`: the command and its flags (`TrainConfig`'s fields, train_config.py).
 
 Kept apart from training/cli.py because the recipe's flags outnumber every other command's together.
 """
@@ -13,8 +13,8 @@ from .metrics import THRESHOLD_RULES
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .recipe import TrainConfig
     from .train import train
+    from .train_config import TrainConfig
 
     if not args.data and not args.resume:
         print("error: give DATA folders, or --resume a run", file=sys.stderr)
