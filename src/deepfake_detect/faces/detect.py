@@ -3,11 +3,12 @@
 MTCNN costs ~270 ms on a full 1080p frame but ~20 ms at 640 px, and faces small enough to be
 lost by the downscale are too small to judge anyway.
 
-Threading (see docs/performance.md): MTCNN issues thousands of tiny ops (one resample per candidate
-box). With 2 OpenMP threads on a 2-core machine that is also busy elsewhere, every one of them waits
-for a descheduled thread (~4 ms each: 32 frames took 9-12 s instead of 0.7 s). So each chunk of frames
-runs with ONE intra-op thread, and chunks run in parallel threads instead (`threads`); the nets are
-channels-last, where PyTorch's max-pool is ~3x faster (0.9 -> 0.6 s per 32 frames, same boxes).
+Threading (see docs/performance.md): facenet's MTCNN issued thousands of tiny ops (one resample per
+candidate box). With 2 OpenMP threads on a 2-core machine that is also busy elsewhere, every one of them
+waited for a descheduled thread (~4 ms each: 32 frames took 9-12 s instead of 0.7 s). So each chunk of
+frames runs with ONE intra-op thread, and chunks run in parallel threads instead (`threads`); the nets
+are channels-last, where PyTorch's max-pool is ~3x faster (0.9 -> 0.6 s per 32 frames, same boxes). The
+stages themselves are `mtcnn_stages.py`: facenet's, with every resample read off one integral image.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ class FaceDetector:
     def _detect_batch(self, batch: np.ndarray, restore: int):
         """MTCNN on [B, h, w, 3] with one intra-op thread; then back to the caller's count (torch keeps
         a process-wide default that new threads inherit, so it must not be left at 1)."""
+        from .mtcnn_stages import detect_faces  # imports facenet, as __init__ does
+
         torch.set_num_threads(1)
         try:
-            return self.mtcnn.detect(batch, landmarks=True)
+            return detect_faces(self.mtcnn, batch)
         finally:
             torch.set_num_threads(restore)
 
@@ -92,9 +95,9 @@ class FaceDetector:
         else:
             outputs = [self._detect_batch(b, caller_threads) for b in batches]
         found: dict[int, list[Detection]] = {}
-        for chunk, (boxes, probs, points) in zip(chunks, outputs, strict=True):
-            for i, b, p, pt in zip(chunk, boxes, probs, points, strict=True):
-                found[i] = self._to_detections(b, p, pt, scales[i])
+        for chunk, output in zip(chunks, outputs, strict=True):
+            for i, (boxes, points) in zip(chunk, output, strict=True):
+                found[i] = self._to_detections(boxes, points, scales[i])
         for i in range(len(images)):
             results.append(found.get(i, []))
         return results
@@ -102,18 +105,10 @@ class FaceDetector:
     def detect(self, frames: list[Frame]) -> list[list[Detection]]:
         return self.detect_images([f.image for f in frames])
 
-    def _to_detections(self, boxes, probs, points, scale: float) -> list[Detection]:
-        if boxes is None:
-            return []
-        out = []
-        for box, prob, pts in zip(boxes, probs, points, strict=True):
-            if prob is None or prob < self.confidence:
-                continue
-            out.append(
-                Detection(
-                    box=(np.asarray(box, dtype=np.float32) / scale),
-                    landmarks=(np.asarray(pts, dtype=np.float32) / scale),
-                    score=float(prob),
-                )
-            )
-        return out
+    def _to_detections(self, boxes: np.ndarray, points: np.ndarray, scale: float) -> list[Detection]:
+        """boxes [N, 5] (x1, y1, x2, y2, score) and points [N, 5, 2] in downscaled pixels -> Detections."""
+        return [
+            Detection(box=box[:4] / np.float32(scale), landmarks=pts / np.float32(scale), score=float(box[4]))
+            for box, pts in zip(boxes, points, strict=True)
+            if box[4] >= self.confidence
+        ]
