@@ -6,8 +6,12 @@ area kernel is slow. Those resamples were 37 % of MTCNN's time on one thread (0.
 Area resampling of integer pixels is a box sum divided by the box's height and then its width, so one
 `cv2.integral` per frame (exact in int32) gives every level and every box in four gathers, with the same
 windows and the same float32 divisions as ATen: the crops, and so the boxes, scores and landmarks, are
-bit-identical to facenet's (tests/faces/test_mtcnn_stages.py). The nets, thresholds, box regression and
-NMS are facenet's own functions, called in facenet's order.
+bit-identical to facenet's (tests/faces/test_mtcnn_stages.py) wherever a window's sum stays below 2**24,
+which float32 holds exactly: every window of a frame whose short side is under ~3,000 px (above that,
+ATen's float32 running sum itself rounds, and the two may part in the last bit). The nets, thresholds,
+box regression and NMS are facenet's own functions, called in facenet's order. Detection of 32 frames of
+the real 1080p clip went from 0.94 to 0.62-0.68 s (docs/performance.md, "MTCNN's resamples read off one
+integral image").
 
 One difference: facenet drops a candidate box that lies wholly outside the frame from its crops but not
 from its boxes, and then fails on the length mismatch; here such a box is dropped from both.
