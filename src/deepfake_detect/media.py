@@ -5,7 +5,8 @@ containers of `containers.py` are opened, with the file protocol only; `media_li
 one video may cost (header checks before decoding, a wall-time and decoded-bytes budget). Seeking per sampled
 frame is 2-7x slower than decoding straight through, so `sample_frames` demuxes once to learn
 every frame's timestamp (cheap: no pictures are decoded), picks the frames to keep, then
-decodes once and converts only the kept frames to RGB.
+decodes once, leaving undecoded the frames no other frame refers to, and converts only the kept
+frames to RGB.
 
 >>> video = sample_frames("clip.mp4", n_frames=32)  # doctest: +SKIP
 >>> video.frames[0].image.shape  # doctest: +SKIP
@@ -15,7 +16,7 @@ decodes once and converts only the kept frames to RGB.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
@@ -164,16 +165,30 @@ def _with_rotation(info: VideoInfo, rotation: int) -> VideoInfo:
     return replace(info, rotation=rotation)
 
 
-def _decoded(container: av.container.InputContainer, budget: DecodeBudget) -> Iterator[av.VideoFrame]:
-    """The video stream's frames, within the budget; frames the decoder had to patch up are skipped."""
+def _decoded(
+    container: av.container.InputContainer, budget: DecodeBudget, wanted: Collection[int] | None = None
+) -> Iterator[av.VideoFrame]:
+    """The video stream's frames, within the budget; frames the decoder had to patch up are skipped (and
+    counted in `budget.patched`).
+
+    With `wanted` (packet timestamps), every other packet is decoded with FFmpeg's skip_frame=NONREF: a
+    frame no other frame refers to (H.264's non-reference B-frames) is dropped undecoded, and every frame
+    that is decoded comes out as it would anyway. 20-37 % less decoding CPU on H.264 with B-frames
+    (docs/performance.md, "Decoding only the frames that matter"); intra-only and B-less streams
+    decode as before.
+    """
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"  # frame + slice threads inside FFmpeg's decoder
+    ctx = stream.codec_context
     if budget.limits.max_pixels is not None:  # the header may have lied about the picture size
-        stream.codec_context.options = {"max_pixels": str(budget.limits.max_pixels)}
-    for frame in container.decode(stream):
-        budget.add_frame(frame)
-        if not frame.is_corrupt:
-            yield frame
+        ctx.options = {"max_pixels": str(budget.limits.max_pixels)}
+    for packet in container.demux(stream):
+        if wanted is not None:  # read per packet: frame threads copy it when the packet is submitted
+            ctx.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in wanted else "NONREF"
+        for frame in packet.decode():
+            budget.add_frame(frame)
+            if not frame.is_corrupt:
+                yield frame
 
 
 def probe(path: str | os.PathLike, limits: MediaLimits | None = None) -> VideoInfo:
@@ -222,7 +237,9 @@ def read_frames(
 ) -> SampledVideo:
     """Decode `path` once and return the frames at `indices` (positions in presentation order, as
     `Frame.index` numbers them; a callable gets the frame count), in order. Indices past the end are
-    skipped. The evidence routes read back the frames an analysis used with this."""
+    skipped. The evidence routes read back the frames an analysis used with this. Frames nothing refers
+    to are skipped undecoded; should that lose a wanted frame (a stream whose frames do not keep their
+    packets' timestamps), the video is decoded a second time in full."""
     path = Path(path)
     budget = DecodeBudget(limits or NO_LIMITS)
     info, pts = _scan(path, budget)
@@ -232,6 +249,19 @@ def read_frames(
     wanted = {pts[i]: i for i in chosen if 0 <= i < len(pts)}
     if not wanted:
         raise CorruptMedia("none of the requested frames is in the video")
+    frames, rotation, intact = _collect(path, budget, wanted, pts[0], skip_others=True)
+    if intact and len(frames) < len(wanted):  # frames that did not keep their packets' timestamps
+        frames, rotation, _ = _collect(path, budget, wanted, pts[0], skip_others=False)
+    if not frames:
+        raise CorruptMedia("no frame of the video could be decoded")
+    return SampledVideo(info=_with_rotation(info, rotation), frames=frames)
+
+
+def _collect(
+    path: Path, budget: DecodeBudget, wanted: dict[int, int], first_pts: int, skip_others: bool
+) -> tuple[list[Frame], int, bool]:
+    """One decoding pass: the frames whose timestamps are `wanted` ({pts: index}), the rotation, and
+    whether the stream decoded intact (no error, no frame the decoder had to patch up; those are left out)."""
     last_wanted = max(wanted)
     frames: list[Frame] = []
     rotation = 0
@@ -240,11 +270,11 @@ def read_frames(
         stream = container.streams.video[0]
         tb = float(stream.time_base) if stream.time_base else 0.0
         try:
-            for n_decoded, frame in enumerate(_decoded(container, budget)):
+            for n_decoded, frame in enumerate(_decoded(container, budget, wanted if skip_others else None)):
                 if n_decoded == 0:
                     rotation = _clockwise_rotation(frame)
                 if frame.pts in wanted:
-                    timestamp = round((frame.pts - pts[0]) * tb, 4)
+                    timestamp = round((frame.pts - first_pts) * tb, 4)
                     frames.append(Frame(wanted[frame.pts], timestamp, _to_rgb(frame, rotation)))
                 if frame.pts is not None and frame.pts >= last_wanted:
                     break
@@ -253,9 +283,8 @@ def read_frames(
             if not frames:
                 raise CorruptMedia(f"decoding failed before any frame: {_reason(e)}") from e
             # A damaged tail: keep what decoded; the report says how many frames were analysed.
-    if not frames:
-        raise CorruptMedia("no frame of the video could be decoded")
-    return SampledVideo(info=_with_rotation(info, rotation), frames=frames)
+            return frames, rotation, False
+    return frames, rotation, not budget.patched
 
 
 def read_image_rgb(path: str | os.PathLike) -> np.ndarray:
