@@ -1,10 +1,7 @@
-import numpy as np
 import pytest
 
-from deepfake_detect import media
 from deepfake_detect.errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
-from deepfake_detect.media import MediaLimits, _collect, _scan, evenly_spaced, probe, sample_frames
-from deepfake_detect.media_limits import NO_LIMITS, DecodeBudget
+from deepfake_detect.media import MediaLimits, evenly_spaced, probe, sample_frames
 
 
 @pytest.mark.parametrize(
@@ -100,58 +97,3 @@ def test_variable_frame_rate_reports_real_timestamps(tmp_path):
         out.mux(stream.encode(None))
     video = sample_frames(path, 8)
     assert [f.timestamp_s for f in video.frames] == pytest.approx([p / 1000 for p in pts_ms], abs=0.002)
-
-
-@pytest.mark.parametrize(
-    "fixture",
-    ["video_mp4", "video_avi", "video_mkv", "video_mov", "video_webm", "video_mjpeg", "video_rotated"],
-)
-@pytest.mark.parametrize("n", [3, 8, 20])
-def test_frames_nothing_refers_to_are_skipped_without_changing_a_sampled_frame(fixture, n, request):
-    path = request.getfixturevalue(fixture)
-    fast = sample_frames(path, n)
-    budget = DecodeBudget(NO_LIMITS)
-    _, pts = _scan(path, budget)
-    wanted = {pts[i]: i for i in evenly_spaced(len(pts), n)}
-    every, rotation, whole = _collect(path, budget, wanted, pts[0], skip_others=False)  # the old pass
-    assert whole and rotation == fast.info.rotation
-    assert [(f.index, f.timestamp_s) for f in fast.frames] == [(f.index, f.timestamp_s) for f in every]
-    assert all(np.array_equal(a.image, b.image) for a, b in zip(fast.frames, every, strict=True))
-
-
-def test_h264_b_frames_nothing_refers_to_are_not_decoded(video_mp4):
-    _, pts = _scan(video_mp4, DecodeBudget(NO_LIMITS))
-    wanted = {pts[i]: i for i in evenly_spaced(len(pts), 3)}
-    decoded = {}
-    for skip in (True, False):
-        budget = DecodeBudget(NO_LIMITS)
-        frames, _, _ = _collect(video_mp4, budget, wanted, pts[0], skip_others=skip)
-        assert len(frames) == 3  # in one pass, with no help from read_frames' fallback
-        decoded[skip] = budget.decoded_bytes
-    assert decoded[True] < 0.9 * decoded[False]
-
-
-def test_a_wanted_frame_lost_to_skipping_is_decoded_in_a_second_pass(video_mp4, monkeypatch):
-    real = media._decoded
-
-    def losing_the_first_wanted(container, budget, wanted=None):
-        for frame in real(container, budget, wanted):
-            if wanted is None or frame.pts != min(wanted):
-                yield frame
-
-    monkeypatch.setattr(media, "_decoded", losing_the_first_wanted)
-    assert [f.index for f in sample_frames(video_mp4, 8).frames] == evenly_spaced(20, 8)
-
-
-def test_real_clips_sample_the_same_pixels_with_skipping(shared_data):
-    clips = sorted((shared_data / "videos" / "real").glob("*.mp4"))
-    clips += sorted((shared_data / "talking_heads").rglob("*.mp4"))[:4]
-    for path in clips:
-        fast = sample_frames(path, 32)
-        budget = DecodeBudget(NO_LIMITS)
-        _, pts = _scan(path, budget)
-        wanted = {pts[i]: i for i in evenly_spaced(len(pts), 32)}
-        every, _, _ = _collect(path, budget, wanted, pts[0], skip_others=False)
-        assert [f.index for f in fast.frames] == [f.index for f in every], path.name
-        for a, b in zip(fast.frames, every, strict=True):
-            assert np.array_equal(a.image, b.image), path.name

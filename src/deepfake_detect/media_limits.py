@@ -54,7 +54,6 @@ class DecodeBudget:
         self.limits = limits
         self.deadline = None if limits.max_decode_s is None else time.monotonic() + limits.max_decode_s
         self.decoded_bytes = 0
-        self.patched = 0  # frames the decoder flagged corrupt (concealed errors)
 
     def remaining_s(self) -> float | None:
         return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
@@ -69,7 +68,6 @@ class DecodeBudget:
         self.check_time()
         limit = self.limits.max_decoded_bytes
         self.decoded_bytes += sum(plane.buffer_size for plane in frame.planes)
-        self.patched += frame.is_corrupt
         if limit is not None and self.decoded_bytes > limit:
             raise MediaTooLarge(f"the video decodes to more than {limit / 2**30:.1f} GiB of pictures")
 

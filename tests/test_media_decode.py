@@ -1,0 +1,122 @@
+"""The decoding pass decodes less than everything and still gives every sampled frame's exact pixels."""
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from deepfake_detect import media, media_decode, synthetic
+from deepfake_detect.media import _scan, evenly_spaced, sample_frames
+from deepfake_detect.media_decode import Pass, collect
+from deepfake_detect.media_limits import NO_LIMITS, DecodeBudget
+
+CLIPS = ["video_mp4", "video_avi", "video_mkv", "video_mov", "video_webm", "video_mjpeg", "video_rotated"]
+
+# Short GOPs, as phones write them, so that samples lie GOPs apart and the pass seeks.
+SHORT_GOPS = {
+    "h264_closed.mp4": ("libx264", {"preset": "veryfast", "x264-params": "keyint=10:min-keyint=10"}),
+    "h264_open.mkv": ("libx264", {"preset": "veryfast", "x264-params": "keyint=12:min-keyint=12:open-gop=1"}),
+    "h264_no_b.mov": ("libx264", {"preset": "veryfast", "x264-params": "keyint=8:bframes=0"}),
+    "vp9.webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "g": "10"}),
+    "mjpeg.mkv": ("mjpeg", {}),
+}
+
+
+@pytest.fixture(scope="module")
+def short_gop_clips(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("gops")
+    frames = synthetic.render_frames(160, 120, 240, 1, 0.45, 0)
+    clips = {}
+    for name, (codec, options) in SHORT_GOPS.items():
+        with av.open(str(folder / name), "w") as out:
+            stream = out.add_stream(codec, rate=25, options=options)
+            stream.width, stream.height = 160, 120
+            stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+            for image in frames:
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+            out.mux(stream.encode(None))
+        clips[name] = folder / name
+    return clips
+
+
+def both_passes(path: Path, n: int) -> tuple[dict[bool, Pass], dict[bool, int]]:
+    """The fast and the full pass over `n` evenly spaced frames, and the picture bytes each decoded."""
+    _, pts, keys = _scan(Path(path), DecodeBudget(NO_LIMITS))
+    wanted = {pts[i]: i for i in evenly_spaced(len(pts), n)}
+    found, decoded = {}, {}
+    for fast in (True, False):
+        budget = DecodeBudget(NO_LIMITS)
+        with av.open(str(path)) as container:
+            found[fast] = collect(container, budget, wanted, keys, pts[0], fast)
+        decoded[fast] = budget.decoded_bytes
+    assert len(found[False].frames) == len(wanted)
+    return found, decoded
+
+
+def assert_same_frames(a: list, b: list) -> None:
+    assert [(f.index, f.timestamp_s) for f in a] == [(f.index, f.timestamp_s) for f in b]
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x.image, y.image), x.index
+
+
+@pytest.mark.parametrize("fixture", CLIPS)
+@pytest.mark.parametrize("n", [3, 8, 20])
+def test_the_fixtures_sample_the_pixels_of_a_full_decode(fixture, n, request):
+    found, _ = both_passes(request.getfixturevalue(fixture), n)
+    assert not found[True].seek_missed and found[True].intact
+    assert found[True].rotation == found[False].rotation
+    assert_same_frames(found[True].frames, found[False].frames)
+
+
+@pytest.mark.parametrize("name", list(SHORT_GOPS))
+@pytest.mark.parametrize("n", [3, 7, 32])
+def test_short_gops_are_jumped_with_the_pixels_of_a_full_decode(short_gop_clips, name, n):
+    found, decoded = both_passes(short_gop_clips[name], n)
+    assert not found[True].seek_missed and found[True].intact
+    assert_same_frames(found[True].frames, found[False].frames)
+    if n == 3:  # samples 80 frames apart, GOPs of 1-12: most of the video is never decoded
+        assert decoded[True] < 0.5 * decoded[False]
+
+
+def test_h264_b_frames_nothing_refers_to_are_not_decoded(video_mp4):
+    found, decoded = both_passes(video_mp4, 3)  # one GOP: no seek, only the skipped B-frames
+    assert len(found[True].frames) == 3 and decoded[True] < 0.9 * decoded[False]
+
+
+def test_a_seek_that_lands_off_its_keyframe_falls_back_to_a_full_decode(short_gop_clips, monkeypatch):
+    path = short_gop_clips["h264_closed.mp4"]
+    reference = sample_frames(path, 5)
+    real_jump = media_decode._jump
+
+    def past_the_keyframe(keys, current, target):
+        key = real_jump(keys, current, target)
+        return None if key is None else key + 1  # the demuxer goes back to the keyframe: pts differs
+
+    monkeypatch.setattr(media_decode, "_jump", past_the_keyframe)
+    _, pts, keys = _scan(path, DecodeBudget(NO_LIMITS))
+    with av.open(str(path)) as container:
+        wanted = {pts[i]: i for i in evenly_spaced(len(pts), 5)}
+        assert collect(container, DecodeBudget(NO_LIMITS), wanted, keys, pts[0]).seek_missed
+    assert_same_frames(sample_frames(path, 5).frames, reference.frames)
+
+
+def test_a_sampled_frame_missing_from_an_intact_pass_is_decoded_in_a_second_pass(video_mp4, monkeypatch):
+    real = media.collect
+
+    def losing_the_first(container, budget, wanted, keys, first_pts, fast=True):
+        found = real(container, budget, wanted, keys, first_pts, fast)
+        if fast:
+            found.frames = found.frames[1:]
+        return found
+
+    monkeypatch.setattr(media, "collect", losing_the_first)
+    assert [f.index for f in sample_frames(video_mp4, 8).frames] == evenly_spaced(20, 8)
+
+
+def test_real_clips_sample_the_pixels_of_a_full_decode(shared_data):
+    clips = sorted((shared_data / "videos" / "real").glob("*.mp4"))
+    clips += sorted((shared_data / "talking_heads").rglob("*.mp4"))[:4]
+    for path in clips:
+        found, _ = both_passes(path, 32)
+        assert_same_frames(found[True].frames, found[False].frames)
