@@ -20,6 +20,13 @@ SHORT_GOPS = {
     "h264_no_b.mov": ("libx264", {"preset": "veryfast", "x264-params": "keyint=8:bframes=0"}),
     "vp9.webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "g": "10"}),
     "mjpeg.mkv": ("mjpeg", {}),
+    "hevc_open.mov": (
+        "libx265",
+        {"preset": "ultrafast", "x265-params": "keyint=12:open-gop=1:log-level=error"},
+    ),
+    "mpeg2.mkv": ("mpeg2video", {"g": "12", "bf": "2"}),
+    "mpeg4_b.mp4": ("mpeg4", {"g": "12", "bf": "2"}),
+    "av1.mkv": ("libsvtav1", {"g": "12", "preset": "12"}),  # no NONREF skipping: see media_decode
 }
 
 
@@ -29,6 +36,10 @@ def short_gop_clips(tmp_path_factory) -> dict[str, Path]:
     frames = synthetic.render_frames(160, 120, 240, 1, 0.45, 0)
     clips = {}
     for name, (codec, options) in SHORT_GOPS.items():
+        try:
+            av.codec.Codec(codec, "w")
+        except av.codec.codec.UnknownCodecError:
+            continue  # an FFmpeg build without this encoder: the test of this clip skips
         with av.open(str(folder / name), "w") as out:
             stream = out.add_stream(codec, rate=25, options=options)
             stream.width, stream.height = 160, 120
@@ -72,9 +83,11 @@ def test_the_fixtures_sample_the_pixels_of_a_full_decode(fixture, n, request):
 @pytest.mark.parametrize("name", list(SHORT_GOPS))
 @pytest.mark.parametrize("n", [3, 7, 32])
 def test_short_gops_are_jumped_with_the_pixels_of_a_full_decode(short_gop_clips, name, n):
+    if name not in short_gop_clips:
+        pytest.skip(f"this FFmpeg cannot encode {name}")
     found, decoded = both_passes(short_gop_clips[name], n)
     assert not found[True].seek_missed and found[True].intact
-    assert_same_frames(found[True].frames, found[False].frames)
+    assert_same_frames(found[True].frames, found[False].frames)  # in one pass: no help from a fallback
     if n == 3:  # samples 80 frames apart, GOPs of 1-12: most of the video is never decoded
         assert decoded[True] < 0.5 * decoded[False]
 

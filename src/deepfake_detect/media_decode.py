@@ -4,6 +4,7 @@ Two savings, each leaving every decoded frame with the pixels a full decode give
 - **Unreferenced frames are not decoded.** FFmpeg's skip_frame=NONREF, set per packet (`DEFAULT` for a
   sampled one), drops the frames no other frame refers to, such as H.264's non-reference B-frames: 20-27 %
   less decode time on x264's defaults (docs/performance.md, "Decoding only the frames that matter").
+  Only for the decoders in `NONREF_SAFE_CODECS`.
 - **Whole GOPs without a sampled frame are jumped.** Where the next sampled frame lies past the next
   keyframe but one, the demuxer seeks to the last keyframe at or before it; the decoder restarts there,
   as at the start of the file. Only in containers with a seek index (MP4/MOV, Matroska/WebM), and a
@@ -25,6 +26,10 @@ from .media_limits import DecodeBudget
 from .types import Frame
 
 SEEKABLE_FORMATS = {"mov", "mp4", "matroska", "webm"}  # demuxers that seek by an index, to a keyframe
+# Decoders whose skip_frame=NONREF drops only frames nothing refers to, checked frame by frame against a
+# full decode (tests/test_media_decode.py). Not AV1: there it lost later frames (a packet can carry a
+# hidden frame that others refer to), which the fallback caught at the price of a second decode.
+NONREF_SAFE_CODECS = {"h264", "hevc", "mpeg2video", "mpeg4", "vp9"}
 
 
 @dataclass
@@ -88,6 +93,7 @@ def collect(
     tb = float(stream.time_base) if stream.time_base else 0.0
     targets = sorted(wanted)  # still to come out, first first
     seekable = fast and bool(SEEKABLE_FORMATS & set(container.format.name.split(",")))
+    skip_unreferenced = fast and ctx.name in NONREF_SAFE_CODECS
     out = Pass(frames=[], rotation=0, intact=True)
     first = True
     restart_key: int | None = None  # keyframe of the last seek; frames before it are an open GOP's lead
@@ -103,7 +109,7 @@ def collect(
                     check_landing = False
                 if packet.is_keyframe and packet.pts is not None:
                     current_key = packet.pts
-                if fast:
+                if skip_unreferenced:
                     ctx.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in wanted else "NONREF"
                 for frame in packet.decode():
                     budget.add_frame(frame)
