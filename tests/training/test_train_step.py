@@ -7,7 +7,7 @@ import torch
 
 from deepfake_detect.models import create_model, list_models
 from deepfake_detect.training.recipe import TrainConfig
-from deepfake_detect.training.run import optimiser
+from deepfake_detect.training.run import optimiser, train_mode
 from deepfake_detect.training.train import _loss
 
 
@@ -42,6 +42,23 @@ def test_backbone_lr_scale_sets_the_trunks_lr_alone(scale: float) -> None:
     assert sorted(lrs) == sorted(id(p) for p in model.parameters())  # every parameter exactly once
     assert len(opt.param_groups) == (1 if scale == 1.0 else 2)
     assert all(lr == pytest.approx(1e-3 * (scale if i in trunk else 1.0)) for i, lr in lrs.items())
+
+
+@pytest.mark.parametrize("freeze_bn", [False, True])
+def test_freeze_bn_keeps_imagenet_statistics_and_trains_the_rest(freeze_bn: bool) -> None:
+    torch.manual_seed(0)
+    model, _ = create_model("resnet18_lstm")
+    norms = [m for m in model.cnn.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    before = [(m.running_mean.clone(), m.weight.detach().clone()) for m in norms]
+    train_mode(model, freeze_bn)
+    assert model.training and model.lstm.training and all(m.training != freeze_bn for m in norms)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, steps = torch.randn(4, 3, 64, 64) * 3 + 1, torch.tensor([[0, 1], [2, 3]])  # [N, 3, S, S], [B, T]
+    _loss(model, x, steps, torch.tensor([1.0, 0.0]), None, 0.5, False, "cpu").backward()
+    opt.step()
+    stats_kept = all(torch.equal(m.running_mean, mean) for m, (mean, _) in zip(norms, before, strict=True))
+    assert stats_kept == freeze_bn
+    assert any(not torch.equal(m.weight, w) for m, (_, w) in zip(norms, before, strict=True))  # scale trains
 
 
 @pytest.mark.parametrize("option", ["p_sbi", "sbi_p_frequency", "p_jpeg", "p_sharpen"])

@@ -134,6 +134,19 @@ def weight_average(model: CnnLstm, decay: float, saved: dict | None = None) -> A
     return averaged
 
 
+def train_mode(model: CnnLstm, freeze_bn: bool) -> None:
+    """`model.train()`, with the CNN trunk's BatchNorm layers left in eval mode when `freeze_bn`: they
+    normalise by ImageNet's running statistics, never by the batch, and never update them (their scale and
+    shift still train). Two reasons: a batch of SBI pairs holds each real beside its own blended copy, so
+    batch statistics let one crop's features depend on its pair's, which serving never sees; and ImageNet's
+    statistics are the domain-agnostic ones (run AE of docs/training.md)."""
+    model.train()
+    if freeze_bn:
+        for m in model.cnn.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
+
+
 def optimiser(cfg: TrainConfig, model: CnnLstm, n_items: int):
     """AdamW (the CNN trunk at `backbone_lr_scale` x lr), a linear warm-up over `warmup_fraction` of the
     steps, then cosine decay to 1 %."""

@@ -34,7 +34,7 @@ from ..models.registry import ModelConfig
 from .calibrate import apply_calibration, calibrate, logit_bias, shift
 from .evaluate import against_reals, compute_metrics
 from .recipe import TrainConfig, setup_run
-from .run import Run
+from .run import Run, train_mode
 from .sam import sam_gradient
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def validate(run: Run, model: CnnLstm) -> tuple[dict, ModelConfig, float]:
     row["per_source_auc"] = {k: v["auc"] for k, v in m["per_source"].items()}
     row["family_auc"] = {k: v["auc"] for k, v in m["per_family"].items() if v["auc"] is not None}
     row |= _monitored(run, classifier, [v for v in videos if v.label == 0], config, calib.bias)
-    model.train()
+    train_mode(model, run.cfg.freeze_bn)
     return row, config, calib.bias
 
 
@@ -148,7 +148,7 @@ def train(cfg: TrainConfig) -> dict:
         epoch = state["epoch"] + 1
         torch.manual_seed(cfg.seed + epoch)  # dropout; resuming at epoch N replays the same draws
         loader = run.loader(epoch)
-        model.train()
+        train_mode(model, cfg.freeze_bn)
         losses, t0 = [], time.perf_counter()
         bar = tqdm(
             loader,

@@ -51,6 +51,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--input-size", type=int, help="crop side fed to the model (default: the arch's)")
     t.add_argument("--lr", type=float)
     t.add_argument("--backbone-lr-scale", type=float, help="CNN trunk lr as a fraction of --lr (default 1)")
+    t.add_argument("--freeze-bn", action="store_true", help="CNN BatchNorm on ImageNet's statistics")
     t.add_argument("--weight-decay", type=float)
     t.add_argument(
         "--val",

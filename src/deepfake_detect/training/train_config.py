@@ -21,6 +21,7 @@ class TrainConfig:
     input_size: int | None = None  # default: the architecture's
     lr: float = 1e-3
     backbone_lr_scale: float = 1.0  # the CNN trunk's lr = lr * this (< 1: ImageNet features drift less)
+    freeze_bn: bool = False  # the trunk's BatchNorm keeps ImageNet's statistics (run.train_mode)
     weight_decay: float = 0.01
     warmup_fraction: float = 0.05  # of all steps, linear warm-up before the cosine decay
     val: list[str] | None = None  # explicit validation data; else a grouped split of `data`
