@@ -136,10 +136,11 @@ def weight_average(model: CnnLstm, decay: float, saved: dict | None = None) -> A
 
 def train_mode(model: CnnLstm, freeze_bn: bool) -> None:
     """`model.train()`, with the CNN trunk's BatchNorm layers left in eval mode when `freeze_bn`: they
-    normalise by ImageNet's running statistics, never by the batch, and never update them (their scale and
-    shift still train). Two reasons: a batch of SBI pairs holds each real beside its own blended copy, so
-    batch statistics let one crop's features depend on its pair's, which serving never sees; and ImageNet's
-    statistics are the domain-agnostic ones (run AE of docs/training.md)."""
+    normalise by the running statistics the run started from (ImageNet's; an `--init` checkpoint's), never
+    by the batch, and never update them (their scale and shift still train). Two reasons: a batch of SBI
+    pairs holds each real beside its own blended copy, so batch statistics let one crop's features depend on
+    its pair's, which serving never sees; and statistics re-fitted to the training faces narrow the features
+    to them (run AE of docs/training.md)."""
     model.train()
     if freeze_bn:
         for m in model.cnn.modules():
