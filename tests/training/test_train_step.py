@@ -8,7 +8,7 @@ import torch
 from deepfake_detect.models import create_model, list_models
 from deepfake_detect.training.recipe import TrainConfig
 from deepfake_detect.training.run import optimiser, train_mode
-from deepfake_detect.training.train import _loss
+from deepfake_detect.training.train import _loss, smoothed_targets
 
 
 @pytest.mark.parametrize("arch", list_models())
@@ -59,6 +59,22 @@ def test_freeze_bn_keeps_imagenet_statistics_and_trains_the_rest(freeze_bn: bool
     stats_kept = all(torch.equal(m.running_mean, mean) for m, (mean, _) in zip(norms, before, strict=True))
     assert stats_kept == freeze_bn
     assert any(not torch.equal(m.weight, w) for m, (_, w) in zip(norms, before, strict=True))  # scale trains
+
+
+def test_label_smoothing_moves_the_losss_minimum_to_a_finite_logit() -> None:
+    y = torch.tensor([0.0, 1.0])
+    assert torch.equal(smoothed_targets(y, 0.0), y)
+    target = smoothed_targets(y, 0.1)
+    assert torch.allclose(target, torch.tensor([0.05, 0.95]))
+    logit = torch.zeros(2, requires_grad=True)
+    opt = torch.optim.SGD([logit], lr=5.0)
+    for _ in range(300):
+        opt.zero_grad()
+        torch.nn.functional.binary_cross_entropy_with_logits(logit, target).backward()
+        opt.step()
+    assert torch.allclose(torch.sigmoid(logit), target, atol=1e-3)  # no reward for going past 0.95
+    with pytest.raises(ValueError, match="label-smoothing"):
+        TrainConfig(data=[], out="", label_smoothing=1.0)
 
 
 @pytest.mark.parametrize("option", ["p_sbi", "sbi_p_frequency", "p_jpeg", "p_sharpen"])

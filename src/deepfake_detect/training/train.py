@@ -85,6 +85,12 @@ def _monitored(
     return row
 
 
+def smoothed_targets(y: torch.Tensor, eps: float) -> torch.Tensor:
+    """[B] 0/1 labels -> [B] targets eps/2 and 1 - eps/2. With eps > 0 the loss has its minimum at a finite
+    logit (+-2.94 for 0.1), so a blend the model already tells apart stops pulling the weights towards it."""
+    return y * (1 - eps) + eps / 2 if eps else y
+
+
 def _loss(model, x, steps, y, pos_weight, frame_weight: float, bf16: bool, device: str):
     """x [N, 3, S, S] float (every crop once), steps [B, T] (which crop each sequence step reads), y [B]
     -> scalar loss."""
@@ -163,6 +169,7 @@ def train(cfg: TrainConfig) -> dict:
                     state["bf16"] = _pick_bf16(run, model, batch)
                 bf16 = state["bf16"]
             x, steps, y = run.prep(batch)
+            y = smoothed_targets(y, cfg.label_smoothing)
             args = (model, x, steps, y, run.pos_weight, cfg.frame_loss_weight, bf16, run.device)
             loss = _loss(*args)
             opt.zero_grad(set_to_none=True)

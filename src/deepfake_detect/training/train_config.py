@@ -53,6 +53,7 @@ class TrainConfig:
     p_jpeg: float | None = None  # probability of the augmentation's JPEG re-encode (None: as every step's)
     p_sharpen: float = 0.0  # probability of sharpening the whole crop (augment.py; 0: no draw, run W)
     frame_loss_weight: float = 0.5
+    label_smoothing: float = 0.0  # BCE targets eps/2 and 1 - eps/2: certainty stops paying (run AG)
     sam: float = 0.0  # sharpness-aware minimisation's rho (sam.py; SBI paper: 0.05); 0: plain steps
     ema: float = 0.0  # decay of a moving average of the weights, kept beside them as epoch_N_ema (0: off)
     aggregation: str | None = None  # None: pick on val (calibrate.py)
@@ -74,5 +75,7 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be within 0-1, got {value}")
+        if not 0 <= self.label_smoothing < 1:  # 1 would make every target 0.5: nothing left to learn
+            raise ValueError(f"--label-smoothing must be within 0-1 (1 excluded), got {self.label_smoothing}")
         if self.sam < 0:  # rho is a radius: a negative one would step towards the best nearby weights
             raise ValueError(f"--sam must be 0 (off) or a positive radius, got {self.sam}")
