@@ -79,6 +79,21 @@ def test_p_sharpen_adds_one_draw_after_the_others() -> None:
         assert dataclasses.replace(always, sharpen=None) == default
 
 
+def test_p_erase_paints_one_grey_rectangle_and_keeps_the_other_draws(face: np.ndarray) -> None:
+    for seed in range(20):
+        default = RobustAugment(p_sharpen=0.5).sample(np.random.default_rng(seed))
+        always = RobustAugment(p_sharpen=0.5, p_erase=1.0).sample(np.random.default_rng(seed))
+        assert default.erase is None and always.erase is not None
+        assert dataclasses.replace(always, erase=None) == default
+        x0, y0, x1, y1, grey = always.erase
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1 and 0.015 <= (x1 - x0) * (y1 - y0) <= 0.2
+        out = apply_params(face, AugmentParams(erase=always.erase))
+        changed = np.any(out != face, axis=2)  # [H, W]
+        box = out[round(y0 * SIZE) : round(y1 * SIZE), round(x0 * SIZE) : round(x1 * SIZE)]
+        assert np.all(box == grey)
+        assert changed.sum() <= box.shape[0] * box.shape[1]  # nothing outside the rectangle moved
+
+
 def test_sharpening_raises_high_frequency_energy(face: np.ndarray) -> None:
     def detail(image: np.ndarray) -> float:
         return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())

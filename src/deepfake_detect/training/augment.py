@@ -30,6 +30,7 @@ class AugmentParams:
     sharpen: tuple[float, float] | None = None  # (alpha, lightness) of `sharpen_kernel`
     noise_sigma: float | None = None  # additive Gaussian noise std in uint8 units ...
     noise_seed: int = 0  # ... drawn from this seed, so every frame gets the same noise
+    erase: tuple[float, float, float, float, int] | None = None  # (x0, y0, x1, y1) as fractions, grey level
     jpeg_quality: int | None = None  # re-encode as JPEG at this quality (applied last)
 
 
@@ -54,6 +55,19 @@ class RobustAugment:
     p_sharpen: float = 0.0
     sharpen_alpha: tuple[float, float] = SHARPEN_ALPHA
     sharpen_lightness: tuple[float, float] = SHARPEN_LIGHTNESS
+    # A rectangle of the crop painted one grey (random erasing; the DFDC winner dropped face parts the same
+    # way), before JPEG: a real and its SBI copy lose the same part, so the blend must be found elsewhere on
+    # the face, as behind a hand or a microphone. Off by default (0: no draw), run AH of docs/training.md.
+    p_erase: float = 0.0
+    erase_area: tuple[float, float] = (0.02, 0.2)  # share of the crop
+    erase_aspect: tuple[float, float] = (0.3, 3.3)  # height / width, drawn log-uniform
+
+    def _erase(self, rng: np.random.Generator) -> tuple[float, float, float, float, int]:
+        area = rng.uniform(*self.erase_area)
+        aspect = float(np.exp(rng.uniform(*np.log(self.erase_aspect))))
+        w, h = min(1.0, float(np.sqrt(area / aspect))), min(1.0, float(np.sqrt(area * aspect)))
+        x0, y0 = rng.uniform(0, 1 - w), rng.uniform(0, 1 - h)
+        return float(x0), float(y0), float(x0 + w), float(y0 + h), int(rng.integers(0, 256))
 
     def sample(self, rng: np.random.Generator) -> AugmentParams:
         """Draw one set of parameters (the only random step)."""
@@ -74,6 +88,8 @@ class RobustAugment:
         if self.p_sharpen > 0 and rng.random() < self.p_sharpen:  # drawn last: the other draws stay put
             amount = (float(rng.uniform(*self.sharpen_alpha)), float(rng.uniform(*self.sharpen_lightness)))
             params = replace(params, sharpen=amount)
+        if self.p_erase > 0 and rng.random() < self.p_erase:  # after sharpening's: its stream stays put
+            params = replace(params, erase=self._erase(rng))
         return params
 
 
@@ -112,6 +128,9 @@ def apply_params(image: np.ndarray, params: AugmentParams) -> np.ndarray:
     if params.noise_sigma is not None:
         noise = np.random.default_rng(params.noise_seed).normal(0, params.noise_sigma, size=out.shape)
         out = out + noise.astype(np.float32)
+    if params.erase is not None:
+        x0, y0, x1, y1, grey = params.erase
+        out[round(y0 * h) : round(y1 * h), round(x0 * w) : round(x1 * w)] = grey
     result = np.clip(np.rint(out), 0, 255).astype(np.uint8)
     if params.jpeg_quality is not None:
         ok, buf = cv2.imencode(".jpg", result[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, params.jpeg_quality])

@@ -188,7 +188,9 @@ def setup_run(cfg: TrainConfig) -> Run:
         _init_from(model, cfg.init, cfg.arch)
     model.to(device).to(memory_format=torch.channels_last)  # oneDNN's fast layout for the CNN
     low, high = cfg.downscale
-    robust = RobustAugment(downscale=(low, high), p_jpeg=cfg.p_jpeg, p_sharpen=cfg.p_sharpen)
+    robust = RobustAugment(
+        downscale=(low, high), p_jpeg=cfg.p_jpeg, p_sharpen=cfg.p_sharpen, p_erase=cfg.p_erase
+    )
     augment = robust if cfg.augment else None
     dataset = TrackDataset(
         data.items,

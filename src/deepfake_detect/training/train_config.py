@@ -52,6 +52,7 @@ class TrainConfig:
     downscale: tuple[float, float] = RobustAugment.downscale  # the augmentation's shrink-and-restore range
     p_jpeg: float | None = None  # probability of the augmentation's JPEG re-encode (None: as every step's)
     p_sharpen: float = 0.0  # probability of sharpening the whole crop (augment.py; 0: no draw, run W)
+    p_erase: float = 0.0  # probability of painting a rectangle of the crop grey (augment.py; run AH)
     frame_loss_weight: float = 0.5
     label_smoothing: float = 0.0  # BCE targets eps/2 and 1 - eps/2: certainty stops paying (run AG)
     sam: float = 0.0  # sharpness-aware minimisation's rho (sam.py; SBI paper: 0.05); 0: plain steps
@@ -71,7 +72,7 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:  # before any cache is built: a typo should not cost a 20-min prepare
-        for name in ("p_sbi", "sbi_p_frequency", "p_jpeg", "p_sharpen"):
+        for name in ("p_sbi", "sbi_p_frequency", "p_jpeg", "p_sharpen", "p_erase"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be within 0-1, got {value}")
