@@ -77,7 +77,7 @@ def test_label_smoothing_moves_the_losss_minimum_to_a_finite_logit() -> None:
         TrainConfig(data=[], out="", label_smoothing=1.0)
 
 
-@pytest.mark.parametrize("option", ["p_sbi", "sbi_p_frequency", "p_jpeg", "p_sharpen"])
+@pytest.mark.parametrize("option", ["p_sbi", "sbi_p_frequency", "p_jpeg", "p_sharpen", "p_erase"])
 def test_probabilities_outside_0_1_are_refused(option: str) -> None:
     TrainConfig(data=[], out="", **{option: 1.0})
     with pytest.raises(ValueError, match=option.replace("_", "-")):
