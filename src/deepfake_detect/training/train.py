@@ -87,7 +87,8 @@ def _monitored(
 
 def smoothed_targets(y: torch.Tensor, eps: float) -> torch.Tensor:
     """[B] 0/1 labels -> [B] targets eps/2 and 1 - eps/2. With eps > 0 the loss has its minimum at a finite
-    logit (+-2.94 for 0.1), so a blend the model already tells apart stops pulling the weights towards it."""
+    logit (+-2.94 for 0.1), so a blend the model already tells apart stops pulling the weights towards it.
+    Measured with 0.1 (run AG, docs/training.md): SBI copies 0.66 and `dev/` 0.56, against 0.76 and 0.65."""
     return y * (1 - eps) + eps / 2 if eps else y
 
 
