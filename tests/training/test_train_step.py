@@ -61,7 +61,7 @@ def test_freeze_bn_keeps_imagenet_statistics_and_trains_the_rest(freeze_bn: bool
     assert any(not torch.equal(m.weight, w) for m, (_, w) in zip(norms, before, strict=True))  # scale trains
 
 
-def test_label_smoothing_moves_the_losss_minimum_to_a_finite_logit() -> None:
+def test_label_smoothing_moves_the_loss_minimum_to_a_finite_logit() -> None:
     y = torch.tensor([0.0, 1.0])
     assert torch.equal(smoothed_targets(y, 0.0), y)
     target = smoothed_targets(y, 0.1)
