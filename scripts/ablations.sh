@@ -28,6 +28,7 @@
 # FREEZE_BN=1 keeps the trunk's BatchNorm on ImageNet's statistics, never the batch's (run AE).
 # LABEL_SMOOTHING=0.1 trains towards targets 0.05 / 0.95, not 0 / 1 (run AG).
 # P_ERASE=0.5 paints a random rectangle of the crop grey, the same on a real and its SBI copy (run AH).
+# XRAY=1 adds a Face X-ray loss: the blend's boundary drawn from the CNN's feature map (run AI).
 # PAST_PICTURE=1 frames tight chips as served, black past the picture, not read whole (run XF).
 # CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).
 set -euo pipefail
@@ -51,7 +52,7 @@ common=(
     ${P_JPEG:+--p-jpeg "$P_JPEG"} ${P_SHARPEN:+--p-sharpen "$P_SHARPEN"} ${INIT:+--init "$INIT"}
     ${INPUT_SIZE:+--input-size "$INPUT_SIZE"} ${EMA:+--ema "$EMA"} ${SAM:+--sam "$SAM"} ${PAST_PICTURE:+--jitter-past-picture}
     ${FREEZE_BN:+--freeze-bn} ${LABEL_SMOOTHING:+--label-smoothing "$LABEL_SMOOTHING"}
-    ${P_ERASE:+--p-erase "$P_ERASE"}
+    ${P_ERASE:+--p-erase "$P_ERASE"} ${XRAY:+--xray "$XRAY"}
     ${BACKBONE_LR_SCALE:+--backbone-lr-scale "$BACKBONE_LR_SCALE"} ${SBI_P_FREQUENCY:+--sbi-p-frequency "$SBI_P_FREQUENCY"}
 )
 for run in $RUNS; do

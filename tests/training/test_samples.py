@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from deepfake_detect.training.sampling import (
     sampling_weights,
     sbi_probabilities,
 )
+from deepfake_detect.training.xray import boundary_map
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +50,9 @@ def _dataset(items, cache_dir, **kw) -> TrackDataset:
 def test_windows_have_the_model_input_shape(items_and_cache) -> None:
     items, cache_dir = items_and_cache
     assert len(items) == 6 and all(len(it) == 6 for it in items)
-    x, y, i = _dataset(items, cache_dir, augment=RobustAugment(p=1.0))[1]
+    x, y, i, boundary = _dataset(items, cache_dir, augment=RobustAugment(p=1.0))[1]
     assert x.shape == (4, 64, 64, 3) and x.dtype == torch.uint8 and i == 1
-    assert y == items[1].label
+    assert y == items[1].label and boundary is None  # no `xray`: nothing carried
 
 
 def test_samples_are_deterministic_per_seed_and_epoch(items_and_cache) -> None:
@@ -80,14 +82,15 @@ def test_sbi_pairs_differ_only_by_the_blend(items_and_cache) -> None:
     reals = [it for it in items if it.label == 0]
     kw = dict(frames=4, input_size=128, p_sbi=0.5, augment=RobustAugment(p=1.0), jitter=CropJitter())
     pair = _dataset(reals, cache_dir, pairs=True, **kw)[0]
-    assert isinstance(pair, list) and [y for _, y, _ in pair] == [0.0, 1.0]
-    (real, _, _), (fake, _, _) = pair
+    assert isinstance(pair, list) and [y for _, y, _, _ in pair] == [0.0, 1.0]
+    (real, *_), (fake, *_) = pair
     changed = (real.int() - fake.int()).abs().amax(dim=3) > 8  # [T, s, s] pixels the blend moved
     assert 0.02 < changed.float().mean() < 0.9  # the face region changes; the background does not
     corners = changed[:, :8, :8].float().mean()  # same framing and augmentation: corners match
     assert corners < 0.2
-    x, steps, y, idx = collate([pair, _dataset(reals, cache_dir, **kw)[1]], frames=4)
+    x, steps, y, idx, xray = collate([pair, _dataset(reals, cache_dir, **kw)[1]], frames=4)
     assert y.tolist()[:2] == [0.0, 1.0] and steps.shape == (3, 4) and idx.tolist()[:2] == [0, 0]
+    assert xray is None
 
 
 def test_p_frequency_reaches_the_blend(items_and_cache, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,12 +134,42 @@ def test_past_picture_frames_a_chip_in_black_as_served(items_and_cache) -> None:
     assert served[:3, :3].max() == 0 and served[14:18, 14:18].min() == 200
 
 
+def test_xray_boundaries_are_cut_and_flipped_with_their_crops(items_and_cache) -> None:
+    items, cache_dir = items_and_cache
+    masks = np.random.default_rng(0).random((2, 224, 224)).astype(np.float32)  # [t, P, P]
+    grey = np.repeat(boundary_map(masks)[..., None], 3, axis=3)  # patches that show their own boundary
+    only_flip = RobustAugment(p=1.0, jitter=0.0, blur_sigma=(1e-3, 1e-3), downscale=(1.0, 1.0), p_jpeg=0.0)
+    only_flip = dataclasses.replace(only_flip, noise_sigma=(0.0, 0.0))
+    jitter = CropJitter((0.8, 1.3))
+    ds = _dataset(items, cache_dir, xray=True, jitter=jitter, augment=only_flip)  # p=1: every draw flips
+    unflipped = _dataset(items, cache_dir, xray=True, jitter=jitter)
+    for seed in range(4):
+        x, _, _, boundary = ds.finish(0, grey, 1, np.random.default_rng(seed), (0, 0, 224, 224), masks)
+        plain, *_ = unflipped.finish(0, grey, 1, np.random.default_rng(seed), (0, 0, 224, 224), masks)
+        assert torch.equal(x, plain.flip(2)) and not torch.equal(x, plain)  # jittered, then flipped
+        assert boundary is not None and torch.equal(boundary, x[..., 0])  # the boundary went the same way
+    reals = [it for it in items if it.label == 0]
+    real, fake = _dataset(reals, cache_dir, pairs=True, p_sbi=0.5, xray=True, augment=RobustAugment(p=1.0))[0]
+    assert real[3] is not None and real[3].max() == 0 and fake[3] is not None and fake[3].max() > 128
+
+
+def test_collate_marks_which_boundaries_are_known() -> None:
+    crops, zeros = torch.zeros(2, 8, 8, 3, dtype=torch.uint8), torch.zeros(2, 8, 8, dtype=torch.uint8)
+    seam = torch.full((1, 8, 8), 200, dtype=torch.uint8)
+    batch = [(crops, 0.0, 0, zeros), (crops, 1.0, 1, None), (crops[:1], 1.0, 2, seam)]  # real, genuine, SBI
+    *_, xray = collate(batch, frames=2)
+    assert xray is not None
+    boundary, known = xray
+    assert boundary.shape == (5, 8, 8) and known.tolist() == [True, True, False, False, True]
+    assert boundary[4].min() == 200 and boundary[:4].max() == 0
+
+
 def test_collate_runs_each_crop_once_and_repeats_stills() -> None:
     clip, still = torch.zeros(3, 8, 8, 3, dtype=torch.uint8), torch.ones(1, 8, 8, 3, dtype=torch.uint8)
-    x, steps, y, idx = collate([(clip, 1.0, 0), (still, 0.0, 4)], frames=4)
+    x, steps, y, idx, xray = collate([(clip, 1.0, 0, None), (still, 0.0, 4, None)], frames=4)
     assert x.shape == (4, 8, 8, 3)  # 3 clip crops + 1 still: the CNN sees every crop once
     assert steps.tolist() == [[0, 1, 2, 0], [3, 3, 3, 3]]  # a short clip loops, a still repeats
-    assert y.tolist() == [1.0, 0.0] and idx.tolist() == [0, 4]
+    assert y.tolist() == [1.0, 0.0] and idx.tolist() == [0, 4] and xray is None
 
 
 def _items(labels: list[int], origin: str = "o") -> list[TrackItem]:

@@ -243,7 +243,7 @@ def test_loader_workers_start_after_opencv_ran_threads(run_dir, dfdc_dir, tmp_pa
     try:
         big = np.random.default_rng(0).integers(0, 255, (3000, 3000, 3), dtype=np.uint8)
         cv2.resize(cv2.GaussianBlur(big, (31, 31), 5), (1000, 1000))  # the trainer's pool now has threads
-        x, steps, y, _ = next(iter(run.loader(2)))
+        x, steps, y, _, _ = next(iter(run.loader(2)))
     finally:
         cv2.setNumThreads(before)
     assert x.dtype == torch.uint8 and len(y) == len(steps) > 0

@@ -33,6 +33,15 @@ class CnnLstm(nn.Module):
         """[N, 3, H, W] normalised crops -> [N, C] features."""
         return self.cnn(crops).flatten(1)
 
+    def feature_maps(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[N, 3, H, W] -> (the trunk's last map [N, C, h, w], the same features as `features` [N, C]).
+        timm trunks only (EfficientNet-Lite): the Face X-ray loss of `train --xray` reads the map."""
+        forward_features = getattr(self.cnn, "forward_features", None)
+        if forward_features is None:
+            raise ValueError(f"{type(self.cnn).__name__} does not expose its feature map (a timm model does)")
+        maps = forward_features(crops)
+        return maps, self.cnn.forward_head(maps, pre_logits=True).flatten(1)  # type: ignore[operator]
+
     def temporal(self, feats: torch.Tensor, window: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """[B, T, C] features -> (track logits [B], per-frame logits [B, T]).
 

@@ -27,6 +27,7 @@ from .sampling import expected_positive_rate
 from .scoring import ScoringSet
 from .splits import grouped_split
 from .train_config import TrainConfig
+from .xray import XrayHead
 
 __all__ = ["Run", "TrainConfig", "TrainingData", "setup_run"]
 
@@ -180,10 +181,14 @@ def setup_run(cfg: TrainConfig) -> Run:
     cache_dir = Path(cfg.cache or out / "cache")
     config = _model_config(cfg, saved)
     face = _face_spec(cfg, config)
-    data = _training_data(cfg, face, cache_dir)
-
     pretrained = cfg.pretrained and has_pretrained(cfg.arch) and not saved and not cfg.init
     model, config = create_model(cfg.arch, config=config, pretrained=pretrained)  # resume/init load their own
+    xray_head = XrayHead(model.feature_dim) if cfg.xray else None
+    if xray_head is not None and not hasattr(model.cnn, "forward_features"):  # before a long prepare
+        raise ValueError(
+            f"--xray needs the CNN's feature map, which {cfg.arch} does not expose (a timm one does)"
+        )
+    data = _training_data(cfg, face, cache_dir)
     if cfg.init and not saved:
         _init_from(model, cfg.init, cfg.arch)
     model.to(device).to(memory_format=torch.channels_last)  # oneDNN's fast layout for the CNN
@@ -207,8 +212,13 @@ def setup_run(cfg: TrainConfig) -> Run:
         family_weights=cfg.family_weights,
         pairs=cfg.sbi_pairs,
         p_frequency=cfg.sbi_p_frequency,
+        xray=xray_head is not None,
     )
-    optimizer, scheduler = optimiser(cfg, model, len(data.items))
+    if xray_head is not None:
+        xray_head.to(device)
+        if saved:
+            xray_head.load_state_dict(saved["xray_head"])
+    optimizer, scheduler = optimiser(cfg, model, len(data.items), xray_head)
     state: dict[str, Any] = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0, "history": []}
     averaged = weight_average(model, cfg.ema, saved.get("ema") if saved else None)
     if saved:
@@ -233,5 +243,5 @@ def setup_run(cfg: TrainConfig) -> Run:
     run = Run(
         cfg, config, face, model, optimizer, scheduler, dataset, data, device, pw, data_summary, recipe, state
     )
-    run.averaged = averaged
+    run.averaged, run.xray_head = averaged, xray_head
     return run

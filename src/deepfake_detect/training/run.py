@@ -23,6 +23,9 @@ from .records import CacheRecord
 from .samples import TrackDataset, TrackItem, collate
 from .sampling import class_balanced_sampler
 from .scoring import ScoringSet
+from .xray import XrayHead
+
+XrayLoss = tuple[XrayHead, float, torch.Tensor, torch.Tensor]  # head, weight, boundaries, known
 
 if TYPE_CHECKING:
     from .recipe import TrainConfig
@@ -67,6 +70,7 @@ class Run:
     recipe: dict
     state: dict = field(default_factory=dict)
     averaged: AveragedModel | None = None  # the moving average of the weights, with `--ema`
+    xray_head: XrayHead | None = None  # the boundary head of `--xray` (xray.py); never in a checkpoint
 
     @property
     def val_sources(self) -> list[Source]:
@@ -97,10 +101,18 @@ class Run:
     def prep(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Crops [N, s, s, 3] uint8, steps [B, T], labels [B] -> normalised channels-last crops
         [N, 3, s, s], steps and float labels, on the device."""
-        x, steps, y, _ = batch
+        x, steps, y, _, _ = batch
         x = self.config.normalize(x.to(self.device))  # uint8 travels: a quarter of float32's bytes
         x = x.contiguous(memory_format=torch.channels_last)
         return x, steps.to(self.device), y.float().to(self.device)
+
+    def xray(self, batch) -> XrayLoss | None:
+        """The batch's Face X-ray term (head, weight, boundaries [N, s, s], known [N]), None when off."""
+        targets = batch[4]
+        if self.xray_head is None or targets is None:
+            return None
+        boundary, known = targets
+        return self.xray_head, self.cfg.xray, boundary.to(self.device), known.to(self.device)
 
     def save_state(self) -> None:
         path = Path(self.cfg.out) / "last.pt"
@@ -114,7 +126,8 @@ class Run:
                 "config": self.config.to_dict(),
                 "train_config": dataclasses.asdict(self.cfg),
             }
-            | ({"ema": self.averaged.state_dict()} if self.averaged is not None else {}),
+            | ({"ema": self.averaged.state_dict()} if self.averaged is not None else {})
+            | ({"xray_head": self.xray_head.state_dict()} if self.xray_head is not None else {}),
             tmp,
         )
         tmp.replace(path)
@@ -148,9 +161,9 @@ def train_mode(model: CnnLstm, freeze_bn: bool) -> None:
                 m.eval()
 
 
-def optimiser(cfg: TrainConfig, model: CnnLstm, n_items: int):
-    """AdamW (the CNN trunk at `backbone_lr_scale` x lr), a linear warm-up over `warmup_fraction` of the
-    steps, then cosine decay to 1 %."""
+def optimiser(cfg: TrainConfig, model: CnnLstm, n_items: int, head: XrayHead | None = None):
+    """AdamW (the CNN trunk at `backbone_lr_scale` x lr; `head`, the `--xray` head, a group of its own), a
+    linear warm-up over `warmup_fraction` of the steps, then cosine decay to 1 %."""
     assert cfg.epochs is not None, "set by _resume_point"
     steps = cfg.epochs * math.ceil(n_items / cfg.batch_size)
     warm = max(1, int(cfg.warmup_fraction * steps))
@@ -159,6 +172,9 @@ def optimiser(cfg: TrainConfig, model: CnnLstm, n_items: int):
         trunk = set(map(id, model.cnn.parameters()))
         rest = [p for p in model.parameters() if id(p) not in trunk]  # first: the lr the log shows
         params = [{"params": rest}, {"params": model.cnn.parameters(), "lr": cfg.lr * cfg.backbone_lr_scale}]
+    if head is not None:  # appended: the groups before it stay as they were
+        groups = params if isinstance(params, list) else [{"params": params}]
+        params = [*groups, {"params": head.parameters()}]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     def schedule(step: int) -> float:  # multiplier of lr

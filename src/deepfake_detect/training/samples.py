@@ -5,7 +5,7 @@ window of up to T consecutive patches (a still photo is ONE crop: the CNN runs o
 repeated T times for the BiLSTM, `collate`) -> (real tracks, probability per family) Self-Blended Image
 on every patch with the same seed, at the patch's resolution, as a real blend happens at the frame's ->
 the model's crop, cut from the patch as serving cuts it (`faces.crop.crop_from_patch`) at a jittered
-scale and centre (`CropJitter`) -> `augment_sequence`.
+scale and centre (`CropJitter`) -> one `RobustAugment` draw for the window (as `augment_sequence`).
 
 Why the jitter: the DFDC face crops are tighter than the MTCNN box (a scale of 0.72 at the median, UTKFace
 chips 0.76, where serving uses 1.3; docs/training.md, check AC), while photos, videos and frame folders
@@ -17,6 +17,7 @@ lifts DFDC validation and SBI copies, framed the same way, and lowers every whol
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 from dataclasses import dataclass
@@ -28,12 +29,13 @@ from torch.utils.data import Dataset
 
 from ..faces import CropSpec
 from ..faces.crop import crop_from_patch
-from .augment import RobustAugment, augment_sequence
+from .augment import RobustAugment, apply_params
 from .cache import load_track
 from .datasets import Source
 from .records import CacheRecord
 from .sampling import sampling_weights, sbi_probabilities
 from .sbi import self_blend
+from .xray import boundary_map
 
 
 @dataclass(frozen=True)
@@ -94,25 +96,29 @@ def valid_box(patch: np.ndarray) -> tuple[int, int, int, int]:
 
 def blend_track(
     crops: np.ndarray, landmarks: np.ndarray, seed: int, p_frequency: float = 1.0
-) -> np.ndarray | None:
+) -> tuple[np.ndarray, np.ndarray] | None:
     """SBI pseudo-fake of a whole track: one Generator seed per frame, so the colour/frequency/mask draw
     is the same on every frame while the mask follows each frame's landmarks. None if the face leaves
-    the crop. `p_frequency`: see `sbi.self_blend`."""
+    the crop. `p_frequency`: see `sbi.self_blend`.
+    Returns (blended [t, P, P, 3] uint8, blend masks [t, P, P] float32; 0 on the patch's black padding)."""
     if len(crops) != len(landmarks):
         raise ValueError(f"{len(crops)} crops but {len(landmarks)} landmark sets")
     try:
         pairs = zip(crops, landmarks, strict=False)
-        blended = np.stack(
-            [self_blend(c, lm, np.random.default_rng(seed), p_frequency)[0] for c, lm in pairs]
-        )
+        made = [self_blend(c, lm, np.random.default_rng(seed), p_frequency) for c, lm in pairs]
     except ValueError:
         return None
-    blended[~crops.any(axis=3)] = 0  # the patch's black padding stays black: it is not part of the picture
-    return blended
+    blended, masks = np.stack([f for f, _ in made]), np.stack([m for _, m in made])
+    padding = ~crops.any(axis=3)  # [t, P, P]: not part of the picture, so it stays black and unblended
+    blended[padding], masks[padding] = 0, 0
+    return blended, masks
 
 
 Box = tuple[int, int, int, int]  # (x0, y0, x1, y1) in patch pixels
-Sample = tuple[torch.Tensor, float, int]  # (crops [t, s, s, 3] uint8, label, dataset index)
+# (crops [t, s, s, 3] uint8, label, dataset index, the crops' blend boundaries [t, s, s] uint8 with
+# `xray`: zeros for a real, None where unknown: a genuine fake, or `xray` off)
+Sample = tuple[torch.Tensor, float, int, torch.Tensor | None]
+XrayTargets = tuple[torch.Tensor, torch.Tensor]  # boundaries [N, s, s] uint8, known [N] bool
 
 SBI_SUFFIX = "#sbi"  # key suffix of a real source's SBI copy, scored as a fake in validation
 
@@ -137,7 +143,7 @@ def sbi_copy_crops(crops: np.ndarray, item: TrackItem) -> np.ndarray:
         return crops
     seed = int(hashlib.sha1(f"{item.key}:{item.track_id}".encode()).hexdigest()[:8], 16)
     blended = blend_track(crops, item.sbi_landmarks, seed)
-    return crops if blended is None else blended
+    return crops if blended is None else blended[0]
 
 
 class TrackDataset(Dataset):
@@ -158,6 +164,7 @@ class TrackDataset(Dataset):
         family_weights: dict[str, float] | None = None,
         pairs: bool = False,
         p_frequency: float = 1.0,
+        xray: bool = False,
     ):
         self.items = items
         self.cache_dir = Path(cache_dir)
@@ -171,6 +178,7 @@ class TrackDataset(Dataset):
         self.seed = seed
         self.pairs = pairs  # a real that may be blended comes with its SBI copy (`sample_pair`)
         self.p_frequency = p_frequency  # of SBI's frequency transform (`sbi.self_blend`)
+        self.xray = xray  # samples carry their blend boundaries (xray.py)
         self.epoch = 0
         # Decoded strips are kept while they fit: PNG decoding would otherwise run every epoch.
         self._ram: dict[int, np.ndarray] = {}
@@ -202,12 +210,12 @@ class TrackDataset(Dataset):
         blendable = item.label == 0 and self.p_sbi_items[i] > 0
         if self.pairs and blendable:
             return self.sample_pair(i, patches, landmarks, inside, rng)
-        label = item.label
+        label, masks = item.label, None
         if blendable and rng.random() < self.p_sbi_items[i]:
             blended = blend_track(patches, landmarks, int(rng.integers(2**31)), self.p_frequency)
             if blended is not None:
-                patches, label = blended, 1
-        return self.finish(i, patches, label, rng, inside)
+                (patches, masks), label = blended, 1
+        return self.finish(i, patches, label, rng, inside, masks)
 
     def sample_pair(
         self, i: int, patches: np.ndarray, landmarks: np.ndarray, inside: Box, rng: np.random.Generator
@@ -220,16 +228,33 @@ class TrackDataset(Dataset):
         real = self.finish(i, patches, 0, np.random.default_rng(seed), inside)
         if blended is None:  # the face leaves the patch: the real alone
             return [real]
-        return [real, self.finish(i, blended, 1, np.random.default_rng(seed), inside)]
+        return [real, self.finish(i, blended[0], 1, np.random.default_rng(seed), inside, blended[1])]
 
     def finish(
-        self, i: int, patches: np.ndarray, label: int, rng: np.random.Generator, inside: Box
+        self,
+        i: int,
+        patches: np.ndarray,
+        label: int,
+        rng: np.random.Generator,
+        inside: Box,
+        masks: np.ndarray | None = None,
     ) -> Sample:
-        """Patches [t, P, P, 3] -> (the model's crops [t, s, s, 3], framed and augmented; label; i)."""
+        """Patches [t, P, P, 3] (and an SBI copy's blend masks [t, P, P]) -> (the model's crops [t, s, s, 3],
+        framed and augmented; label; i; with `xray`, the crops' boundaries [t, s, s], None if unknown)."""
+        view_rng = copy.deepcopy(rng)  # the boundaries are framed by the same draw as the crops
         frames = self.view(patches, rng, inside)  # [t, s, s, 3]
-        if self.augment is not None:
-            frames = np.stack(augment_sequence(list(frames), rng, self.augment))
-        return torch.from_numpy(np.ascontiguousarray(frames)), float(label), i
+        params = self.augment.sample(rng) if self.augment is not None else None
+        if params is not None:
+            frames = np.stack([apply_params(f, params) for f in frames])
+        boundary = None
+        if self.xray and (masks is not None or label == 0):  # a real: no blend; a genuine fake: unknown
+            cut = np.zeros(frames.shape[:3], np.uint8)  # [t, s, s]
+            if masks is not None:  # cut as the crops were (`view` takes images): same draw, then the flip
+                grey = np.repeat(boundary_map(masks)[..., None], 3, axis=3)  # [t, P, P, 3]
+                cut = self.view(grey, view_rng, inside)[..., 0]
+                cut = cut[:, :, ::-1] if params is not None and params.flip else cut
+            boundary = torch.from_numpy(np.ascontiguousarray(cut))
+        return torch.from_numpy(np.ascontiguousarray(frames)), float(label), i, boundary
 
     def view(
         self, patches: np.ndarray, rng: np.random.Generator, inside: tuple[int, int, int, int]
@@ -249,18 +274,25 @@ class TrackDataset(Dataset):
 
 def collate(
     batch: list[Sample | list[Sample]], frames: int | None = None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, XrayTargets | None]:
     """Samples of t_i crops each -> every crop once, and where each sequence step reads from. A pair
     (`TrackDataset.sample_pair`) counts as two samples, so B can be up to twice the batch size.
 
     Returns x [sum t_i, s, s, 3] uint8 (the CNN's input: a still photo costs one crop, not T), steps
     [B, T] int64 (row b, step k reads crop offset_b + k mod t_i: stills repeat, short clips loop), labels [B]
-    float32 and dataset indices [B] int64. T = `frames`, or the longest sample of the batch.
+    float32, dataset indices [B] int64 and, when some sample carries its blend boundaries (`xray`), those
+    of every crop [sum t_i, s, s] uint8 with which are known [sum t_i] bool. T = `frames`, or the longest
+    sample of the batch.
     """
     flat = [s for b in batch for s in (b if isinstance(b, list) else [b])]
-    lengths = [x.shape[0] for x, _, _ in flat]
+    lengths = [x.shape[0] for x, *_ in flat]
     t = frames or max(lengths)
     offsets = np.cumsum([0, *lengths[:-1]])
     steps = torch.tensor([[int(o) + k % n for k in range(t)] for o, n in zip(offsets, lengths, strict=True)])
-    x = torch.cat([x for x, _, _ in flat])
-    return x, steps, torch.tensor([y for _, y, _ in flat]), torch.tensor([i for _, _, i in flat])
+    x = torch.cat([x for x, *_ in flat])
+    labels, indices = torch.tensor([s[1] for s in flat]), torch.tensor([s[2] for s in flat])
+    if all(s[3] is None for s in flat):
+        return x, steps, labels, indices, None
+    filled = [torch.zeros(x.shape[:3], dtype=torch.uint8) if b is None else b for x, _, _, b in flat]
+    known = torch.cat([torch.full((len(x),), b is not None) for x, _, _, b in flat])
+    return x, steps, labels, indices, (torch.cat(filled), known)

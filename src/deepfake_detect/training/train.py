@@ -36,6 +36,7 @@ from .evaluate import against_reals, compute_metrics
 from .recipe import TrainConfig, setup_run
 from .run import Run, train_mode
 from .sam import sam_gradient
+from .xray import xray_loss
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +93,20 @@ def smoothed_targets(y: torch.Tensor, eps: float) -> torch.Tensor:
     return y * (1 - eps) + eps / 2 if eps else y
 
 
-def _loss(model, x, steps, y, pos_weight, frame_weight: float, bf16: bool, device: str):
+def _loss(model, x, steps, y, pos_weight, frame_weight: float, bf16: bool, device: str, xray=None):
     """x [N, 3, S, S] float (every crop once), steps [B, T] (which crop each sequence step reads), y [B]
-    -> scalar loss."""
+    -> scalar loss. `xray`: `Run.xray`'s (head, weight, boundaries, known), adding weight x `xray_loss`."""
     b, t = steps.shape
     with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-        feats = model.features(x)[steps]  # [N, C] -> [B, T, C]
-        track_logits, frame_logits = model.temporal(feats)  # [B], [B, T]
+        if xray is None:
+            feats = model.features(x)  # [N, C]
+        else:
+            maps, feats = model.feature_maps(x)  # [N, C, h, w], [N, C]
+            boundary_logits = xray[0](maps)  # [N, h, w]
+        track_logits, frame_logits = model.temporal(feats[steps])  # [B, T, C] -> [B], [B, T]
     loss = F.binary_cross_entropy_with_logits(track_logits.float(), y, pos_weight=pos_weight)
+    if xray is not None:
+        loss = loss + xray[1] * xray_loss(boundary_logits, xray[2], xray[3])
     if frame_weight > 0:
         yf = y[:, None].expand(b, t)  # [B, T]: every frame of a fake track is a fake frame
         loss = loss + frame_weight * F.binary_cross_entropy_with_logits(
@@ -171,7 +178,17 @@ def train(cfg: TrainConfig) -> dict:
                 bf16 = state["bf16"]
             x, steps, y = run.prep(batch)
             y = smoothed_targets(y, cfg.label_smoothing)
-            args = (model, x, steps, y, run.pos_weight, cfg.frame_loss_weight, bf16, run.device)
+            args = (
+                model,
+                x,
+                steps,
+                y,
+                run.pos_weight,
+                cfg.frame_loss_weight,
+                bf16,
+                run.device,
+                run.xray(batch),
+            )
             loss = _loss(*args)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -143,6 +143,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--p-erase", type=float, help="chance of greying a rectangle of the crop (default 0)")
     t.add_argument("--frame-loss-weight", type=float, help="weight of the per-frame loss (default 0.5)")
     t.add_argument("--label-smoothing", type=float, help="BCE targets eps/2 and 1 - eps/2 (default 0)")
+    t.add_argument("--xray", type=float, help="weight of a Face X-ray boundary loss, e.g. 1 (default 0: off)")
     t.add_argument("--sam", type=float, help="sharpness-aware steps with this rho, e.g. 0.05 (2x step time)")
     t.add_argument("--ema", type=float, help="keep a moving average of weights, e.g. 0.998 (epoch_N_ema)")
     t.add_argument(

@@ -55,6 +55,9 @@ class TrainConfig:
     p_erase: float = 0.0  # probability of painting a rectangle of the crop grey (augment.py; run AH)
     frame_loss_weight: float = 0.5
     label_smoothing: float = 0.0  # BCE targets eps/2 and 1 - eps/2: certainty stops paying (run AG)
+    xray: float = (
+        0.0  # weight of the Face X-ray loss: the blend's boundary drawn from the feature map (xray.py)
+    )
     sam: float = 0.0  # sharpness-aware minimisation's rho (sam.py; SBI paper: 0.05); 0: plain steps
     ema: float = 0.0  # decay of a moving average of the weights, kept beside them as epoch_N_ema (0: off)
     aggregation: str | None = None  # None: pick on val (calibrate.py)
@@ -78,5 +81,7 @@ class TrainConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be within 0-1, got {value}")
         if not 0 <= self.label_smoothing < 1:  # 1 would make every target 0.5: nothing left to learn
             raise ValueError(f"--label-smoothing must be within 0-1 (1 excluded), got {self.label_smoothing}")
+        if self.xray < 0:
+            raise ValueError(f"--xray must be 0 (off) or a positive loss weight, got {self.xray}")
         if self.sam < 0:  # rho is a radius: a negative one would step towards the best nearby weights
             raise ValueError(f"--sam must be 0 (off) or a positive radius, got {self.sam}")
