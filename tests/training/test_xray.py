@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,8 @@ def test_an_xray_run_trains_resumes_and_ships_no_head(dfdc_dir: Path, tmp_path: 
     with pytest.raises(ValueError, match="--xray needs"):
         setup_run(TrainConfig(**(common | {"arch": "resnet18_lstm"}), xray=1.0))
     train(TrainConfig(**common, epochs=1, xray=1.0))
+    row = json.loads((out / "metrics.jsonl").read_text())
+    assert 0 < row["train_xray_loss"] < row["train_loss"]  # logged apart; train_loss = BCE + 1.0 x it
     saved = torch.load(out / "last.pt", weights_only=False)
     assert set(saved["xray_head"]) == {"conv.weight", "conv.bias"}
     assert saved["train_config"]["xray"] == 1.0

@@ -106,7 +106,9 @@ def _loss(model, x, steps, y, pos_weight, frame_weight: float, bf16: bool, devic
         track_logits, frame_logits = model.temporal(feats[steps])  # [B, T, C] -> [B], [B, T]
     loss = F.binary_cross_entropy_with_logits(track_logits.float(), y, pos_weight=pos_weight)
     if xray is not None:
-        loss = loss + xray[1] * xray_loss(boundary_logits, xray[2], xray[3])
+        boundary_loss = xray_loss(boundary_logits, xray[2], xray[3])
+        xray[0].losses.append(boundary_loss.item())
+        loss = loss + xray[1] * boundary_loss
     if frame_weight > 0:
         yf = y[:, None].expand(b, t)  # [B, T]: every frame of a fake track is a fake frame
         loss = loss + frame_weight * F.binary_cross_entropy_with_logits(
@@ -210,6 +212,9 @@ def train(cfg: TrainConfig) -> dict:
             "train_loss": float(np.mean(losses)) if losses else None,
             "batches": len(losses),
         }
+        if run.xray_head is not None:  # logged apart: train_loss holds it too, weighted
+            row["train_xray_loss"] = float(np.mean(run.xray_head.losses)) if run.xray_head.losses else None
+            run.xray_head.losses.clear()
         row["lr"] = sched.get_last_lr()[0]
         row["train_s"] = round(time.perf_counter() - t0, 1)
         extra = {"epoch": epoch, "training": {"data": run.data_summary, "recipe": run.recipe}}

@@ -34,6 +34,7 @@ class XrayHead(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.conv = nn.Conv2d(channels, 1, kernel_size=1)
+        self.losses: list[float] = []  # `xray_loss` of each step, for the epoch's log row
 
     def forward(self, maps: torch.Tensor) -> torch.Tensor:
         return self.conv(maps).squeeze(1)
