@@ -55,9 +55,7 @@ class TrainConfig:
     p_erase: float = 0.0  # probability of painting a rectangle of the crop grey (augment.py; run AH)
     frame_loss_weight: float = 0.5
     label_smoothing: float = 0.0  # BCE targets eps/2 and 1 - eps/2: certainty stops paying (run AG)
-    xray: float = (
-        0.0  # weight of the Face X-ray loss: the blend's boundary drawn from the feature map (xray.py)
-    )
+    xray: float = 0.0  # weight of a Face X-ray loss on the feature map (xray.py; 0: off; run AI: 1)
     sam: float = 0.0  # sharpness-aware minimisation's rho (sam.py; SBI paper: 0.05); 0: plain steps
     ema: float = 0.0  # decay of a moving average of the weights, kept beside them as epoch_N_ema (0: off)
     aggregation: str | None = None  # None: pick on val (calibrate.py)

@@ -11,6 +11,10 @@ Training only: a 1x1 convolution reads the CNN's last feature map ([N, C, h, w],
 224 px) before pooling; the checkpoint holds no head, so serving, its cost and its file are unchanged.
 Targets: a real crop's map is 0; an SBI copy's is its boundary, cut and flipped with its crop
 (`samples.TrackDataset.finish`) and averaged over each cell; a genuine fake's is unknown and left out.
+
+Measured (run AI of docs/training.md, M's recipe with `--xray 1`, 2 epochs): the map was learned (its loss
+0.29 -> 0.24) but did not transfer: SBI copies 0.79, `dev/` 0.50, validation 0.60, against M's 0.76, 0.65
+and 0.66; read as the detector itself (check AJ) the map ranks lower still (`dev/` 0.48). Off by default.
 """
 
 from __future__ import annotations
