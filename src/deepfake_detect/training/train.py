@@ -36,7 +36,6 @@ from .evaluate import against_reals, compute_metrics
 from .recipe import TrainConfig, setup_run
 from .run import Run, train_mode
 from .sam import sam_gradient
-from .xray import xray_loss
 
 log = logging.getLogger(__name__)
 
@@ -95,19 +94,17 @@ def smoothed_targets(y: torch.Tensor, eps: float) -> torch.Tensor:
 
 def _loss(model, x, steps, y, pos_weight, frame_weight: float, bf16: bool, device: str, xray=None):
     """x [N, 3, S, S] float (every crop once), steps [B, T] (which crop each sequence step reads), y [B]
-    -> scalar loss. `xray`: `Run.xray`'s (head, weight, boundaries, known), adding weight x `xray_loss`."""
+    -> scalar loss. `xray`: `Run.xray`'s (head, weight, boundaries, known): adds weight x `XrayHead.loss`."""
     b, t = steps.shape
     with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
         if xray is None:
             feats = model.features(x)  # [N, C]
         else:
             maps, feats = model.feature_maps(x)  # [N, C, h, w], [N, C]
-            boundary_logits = xray[0](maps)  # [N, h, w]
+            boundary_loss = xray[0].loss(maps, xray[2], xray[3])
         track_logits, frame_logits = model.temporal(feats[steps])  # [B, T, C] -> [B], [B, T]
     loss = F.binary_cross_entropy_with_logits(track_logits.float(), y, pos_weight=pos_weight)
     if xray is not None:
-        boundary_loss = xray_loss(boundary_logits, xray[2], xray[3])
-        xray[0].losses.append(boundary_loss.item())
         loss = loss + xray[1] * boundary_loss
     if frame_weight > 0:
         yf = y[:, None].expand(b, t)  # [B, T]: every frame of a fake track is a fake frame
@@ -180,22 +177,15 @@ def train(cfg: TrainConfig) -> dict:
                 bf16 = state["bf16"]
             x, steps, y = run.prep(batch)
             y = smoothed_targets(y, cfg.label_smoothing)
-            args = (
-                model,
-                x,
-                steps,
-                y,
-                run.pos_weight,
-                cfg.frame_loss_weight,
-                bf16,
-                run.device,
-                run.xray(batch),
-            )
+            xray = run.xray(batch)
+            args = (model, x, steps, y, run.pos_weight, cfg.frame_loss_weight, bf16, run.device, xray)
             loss = _loss(*args)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.sam:
                 sam_gradient(model, cfg.sam, functools.partial(_loss, *args))  # 2nd pass, perturbed weights
+                if xray is not None:  # the log keeps this step's boundary loss, not the perturbed pass's
+                    xray[0].losses.pop()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)  # LSTMs from scratch spike early
             opt.step()
             sched.step()
@@ -213,8 +203,7 @@ def train(cfg: TrainConfig) -> dict:
             "batches": len(losses),
         }
         if run.xray_head is not None:  # logged apart: train_loss holds it too, weighted
-            row["train_xray_loss"] = float(np.mean(run.xray_head.losses)) if run.xray_head.losses else None
-            run.xray_head.losses.clear()
+            row["train_xray_loss"] = run.xray_head.epoch_loss()
         row["lr"] = sched.get_last_lr()[0]
         row["train_s"] = round(time.perf_counter() - t0, 1)
         extra = {"epoch": epoch, "training": {"data": run.data_summary, "recipe": run.recipe}}

@@ -43,6 +43,17 @@ class XrayHead(nn.Module):
     def forward(self, maps: torch.Tensor) -> torch.Tensor:
         return self.conv(maps).squeeze(1)
 
+    def loss(self, maps: torch.Tensor, boundary: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """`xray_loss` of these maps [N, C, h, w] against boundary crops [N, S, S], recorded in `losses`."""
+        loss = xray_loss(self(maps), boundary, known)
+        self.losses.append(loss.item())
+        return loss
+
+    def epoch_loss(self) -> float | None:
+        """The mean of `losses` (the epoch's log row), which starts over."""
+        losses, self.losses = self.losses, []
+        return float(np.mean(losses)) if losses else None
+
 
 def xray_loss(logits: torch.Tensor, boundary: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     """Mean BCE of boundary logits [N, h, w] against boundary crops [N, S, S] uint8, averaged down to the
