@@ -14,7 +14,9 @@ Targets: a real crop's map is 0; an SBI copy's is its boundary, cut and flipped 
 
 Measured (run AI of docs/training.md, M's recipe with `--xray 1`, 2 epochs): the map was learned (its loss
 0.29 -> 0.24) but did not transfer: SBI copies 0.79, `dev/` 0.50, validation 0.60, against M's 0.76, 0.65
-and 0.66; read as the detector itself (check AJ) the map ranks lower still (`dev/` 0.48). Off by default.
+and 0.66; read as the detector itself (check AJ) the map ranks lower still (`dev/` 0.48). At weight 10
+(run AK) the seam is seen on unseen faces (SBI copies 0.86, TIMIT 0.965, the map alone 0.991) but not in
+the unseen methods (`dev/` 0.61, one real video FAKE). Off by default.
 """
 
 from __future__ import annotations
