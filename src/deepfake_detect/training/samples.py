@@ -241,7 +241,7 @@ class TrackDataset(Dataset):
     ) -> Sample:
         """Patches [t, P, P, 3] (and an SBI copy's blend masks [t, P, P]) -> (the model's crops [t, s, s, 3],
         framed and augmented; label; i; with `xray`, the crops' boundaries [t, s, s], None if unknown)."""
-        view_rng = copy.deepcopy(rng)  # the boundaries are framed by the same draw as the crops
+        view_rng = copy.deepcopy(rng) if self.xray else rng  # boundaries: framed by the crops' own draw
         frames = self.view(patches, rng, inside)  # [t, s, s, 3]
         params = self.augment.sample(rng) if self.augment is not None else None
         if params is not None:
