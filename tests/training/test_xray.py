@@ -14,7 +14,7 @@ from deepfake_detect.models.checkpoint import load_checkpoint
 from deepfake_detect.training.recipe import TrainConfig, setup_run
 from deepfake_detect.training.run import optimiser
 from deepfake_detect.training.train import _loss, train
-from deepfake_detect.training.xray import XrayHead, boundary_map, xray_loss
+from deepfake_detect.training.xray import XrayHead, XrayTerm, boundary_map, xray_loss
 
 
 def test_boundary_is_zero_off_the_seam_and_full_where_half_blended() -> None:
@@ -47,7 +47,7 @@ def test_feature_maps_give_the_features_and_train_the_head() -> None:
     boundary, known = torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8), torch.tensor([True, True, False])
     steps, y = torch.tensor([[0, 1], [2, 2]]), torch.tensor([0.0, 1.0])
     plain = _loss(model, x, steps, y, None, 0.5, False, "cpu")  # eval mode: no dropout, the same twice
-    with_xray = _loss(model, x, steps, y, None, 0.5, False, "cpu", (head, 2.0, boundary, known))
+    with_xray = _loss(model, x, steps, y, None, 0.5, False, "cpu", XrayTerm(head, 2.0, boundary, known))
     with_xray.backward()
     added = 2.0 * xray_loss(head(maps), boundary, known)
     torch.testing.assert_close(with_xray, plain + added)

@@ -23,9 +23,7 @@ from .records import CacheRecord
 from .samples import TrackDataset, TrackItem, collate
 from .sampling import class_balanced_sampler
 from .scoring import ScoringSet
-from .xray import XrayHead
-
-XrayLoss = tuple[XrayHead, float, torch.Tensor, torch.Tensor]  # head, weight, boundaries, known
+from .xray import XrayHead, XrayTerm
 
 if TYPE_CHECKING:
     from .recipe import TrainConfig
@@ -106,13 +104,13 @@ class Run:
         x = x.contiguous(memory_format=torch.channels_last)
         return x, steps.to(self.device), y.float().to(self.device)
 
-    def xray(self, batch) -> XrayLoss | None:
+    def xray(self, batch) -> XrayTerm | None:
         """The batch's Face X-ray term (head, weight, boundaries [N, s, s], known [N]), None when off."""
         targets = batch[4]
         if self.xray_head is None or targets is None:
             return None
         boundary, known = targets
-        return self.xray_head, self.cfg.xray, boundary.to(self.device), known.to(self.device)
+        return XrayTerm(self.xray_head, self.cfg.xray, boundary.to(self.device), known.to(self.device))
 
     def save_state(self) -> None:
         path = Path(self.cfg.out) / "last.pt"

@@ -94,18 +94,18 @@ def smoothed_targets(y: torch.Tensor, eps: float) -> torch.Tensor:
 
 def _loss(model, x, steps, y, pos_weight, frame_weight: float, bf16: bool, device: str, xray=None):
     """x [N, 3, S, S] float (every crop once), steps [B, T] (which crop each sequence step reads), y [B]
-    -> scalar loss. `xray`: `Run.xray`'s (head, weight, boundaries, known): adds weight x `XrayHead.loss`."""
+    -> scalar loss. `xray`: the batch's `XrayTerm` (`Run.xray`), added as weight x `XrayHead.loss`."""
     b, t = steps.shape
     with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
         if xray is None:
             feats = model.features(x)  # [N, C]
         else:
             maps, feats = model.feature_maps(x)  # [N, C, h, w], [N, C]
-            boundary_loss = xray[0].loss(maps, xray[2], xray[3])
+            boundary_loss = xray.head.loss(maps, xray.boundary, xray.known)
         track_logits, frame_logits = model.temporal(feats[steps])  # [B, T, C] -> [B], [B, T]
     loss = F.binary_cross_entropy_with_logits(track_logits.float(), y, pos_weight=pos_weight)
     if xray is not None:
-        loss = loss + xray[1] * boundary_loss
+        loss = loss + xray.weight * boundary_loss
     if frame_weight > 0:
         yf = y[:, None].expand(b, t)  # [B, T]: every frame of a fake track is a fake frame
         loss = loss + frame_weight * F.binary_cross_entropy_with_logits(
@@ -185,7 +185,7 @@ def train(cfg: TrainConfig) -> dict:
             if cfg.sam:
                 sam_gradient(model, cfg.sam, functools.partial(_loss, *args))  # 2nd pass, perturbed weights
                 if xray is not None:  # the log keeps this step's boundary loss, not the perturbed pass's
-                    xray[0].losses.pop()
+                    xray.head.losses.pop()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)  # LSTMs from scratch spike early
             opt.step()
             sched.step()

@@ -21,6 +21,8 @@ the unseen methods (`dev/` 0.61, one real video FAKE). Off by default.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -66,3 +68,12 @@ def xray_loss(logits: torch.Tensor, boundary: torch.Tensor, known: torch.Tensor)
         :, 0
     ]  # [K, h, w]
     return F.binary_cross_entropy_with_logits(logits[known].float(), target)
+
+
+class XrayTerm(NamedTuple):
+    """One batch's boundary term, as `train._loss` adds it: weight x `head.loss(maps, boundary, known)`."""
+
+    head: XrayHead
+    weight: float
+    boundary: torch.Tensor  # [N, S, S] uint8, every crop's
+    known: torch.Tensor  # [N] bool: which crops' boundaries count
