@@ -28,7 +28,8 @@
 # FREEZE_BN=1 keeps the trunk's BatchNorm on ImageNet's statistics, never the batch's (run AE).
 # LABEL_SMOOTHING=0.1 trains towards targets 0.05 / 0.95, not 0 / 1 (run AG).
 # P_ERASE=0.5 paints a random rectangle of the crop grey, the same on a real and its SBI copy (run AH).
-# XRAY=1 adds a Face X-ray loss: the blend's boundary drawn from the CNN's feature map (run AI; AK: XRAY=10).
+# XRAY=1 adds a Face X-ray loss: the blend's boundary drawn from the CNN's feature map (run AI;
+# AK, AL, AM: XRAY=10, seeds 0, 2, 3).
 # PAST_PICTURE=1 frames tight chips as served, black past the picture, not read whole (run XF).
 # CACHE, CACHE_SIZE, LOADER_WORKERS, THREADS, OUT_DIR and TRAIN for an exported cache elsewhere (scripts/gpu/run.sh).
 set -euo pipefail

@@ -16,7 +16,9 @@ Measured (run AI of docs/training.md, M's recipe with `--xray 1`, 2 epochs): the
 0.29 -> 0.24) but did not transfer: SBI copies 0.79, `dev/` 0.50, validation 0.60, against M's 0.76, 0.65
 and 0.66; read as the detector itself (check AJ) the map ranks lower still (`dev/` 0.48). At weight 10
 (run AK) the seam is seen on unseen faces (SBI copies 0.86, TIMIT 0.965, the map alone 0.991) but not in
-the unseen methods (`dev/` 0.61, one real video FAKE). Off by default.
+the unseen methods (`dev/` 0.61, one real video FAKE). Over three seeds on M's people (AK, AL, AM against
+M, T, V) it lowered validation on every seed (mean 0.56 against 0.60) and left `dev/` within the seed
+spread (mean 0.53 against 0.50). Off by default.
 """
 
 from __future__ import annotations
