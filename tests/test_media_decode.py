@@ -20,6 +20,7 @@ SHORT_GOPS = {
     "h264_no_b.mov": ("libx264", {"preset": "veryfast", "x264-params": "keyint=8:bframes=0"}),
     "vp9.webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "g": "10"}),
     "mjpeg.mkv": ("mjpeg", {}),
+    "mjpeg.avi": ("mjpeg", {}),  # AVI jumps only when every frame is a keyframe
     "hevc_open.mov": (
         "libx265",
         {"preset": "ultrafast", "x265-params": "keyint=12:open-gop=1:log-level=error"},
@@ -59,7 +60,7 @@ def both_passes(path: Path, n: int) -> tuple[dict[bool, Pass], dict[bool, int]]:
     for fast in (True, False):
         budget = DecodeBudget(NO_LIMITS)
         with av.open(str(path)) as container:
-            found[fast] = collect(container, budget, wanted, keys, pts[0], fast)
+            found[fast] = collect(container, budget, wanted, keys, pts[0], fast, len(keys) == len(pts))
         decoded[fast] = budget.decoded_bytes
     assert len(found[False].frames) == len(wanted)
     return found, decoded
@@ -97,6 +98,23 @@ def test_h264_b_frames_nothing_refers_to_are_not_decoded(video_mp4):
     assert len(found[True].frames) == 3 and decoded[True] < 0.9 * decoded[False]
 
 
+def test_an_avi_with_inter_frames_is_decoded_straight_through(video_avi, video_mjpeg, monkeypatch):
+    """AVI timestamps are decode order, out of order once B-frames are reordered: no jump unless intra."""
+    jumps = []
+    real_jump = media_decode._jump
+    monkeypatch.setattr(media_decode, "_jump", lambda *args: jumps.append(args) or real_jump(*args))
+    assert len(sample_frames(video_avi, 3).frames) == 3 and not jumps  # MPEG-4 Part 2: I and P frames
+    assert len(sample_frames(video_mjpeg, 3).frames) == 3 and jumps  # every frame a keyframe
+
+
+def test_an_avi_without_its_index_samples_the_pixels_of_a_full_decode(short_gop_clips, tmp_path):
+    data = short_gop_clips["mjpeg.avi"].read_bytes()
+    cut = tmp_path / "no_index.avi"  # as a recorder killed before it wrote the index
+    cut.write_bytes(data[: data.rindex(b"idx1")])
+    found, _ = both_passes(cut, 7)
+    assert_same_frames(sample_frames(cut, 7).frames, found[False].frames)
+
+
 def test_a_seek_that_lands_off_its_keyframe_falls_back_to_a_full_decode(short_gop_clips, monkeypatch):
     path = short_gop_clips["h264_closed.mp4"]
     reference = sample_frames(path, 5)
@@ -117,8 +135,8 @@ def test_a_seek_that_lands_off_its_keyframe_falls_back_to_a_full_decode(short_go
 def test_a_sampled_frame_missing_from_an_intact_pass_is_decoded_in_a_second_pass(video_mp4, monkeypatch):
     real = media.collect
 
-    def losing_the_first(container, budget, wanted, keys, first_pts, fast=True):
-        found = real(container, budget, wanted, keys, first_pts, fast)
+    def losing_the_first(container, budget, wanted, keys, first_pts, fast=True, intra_only=False):
+        found = real(container, budget, wanted, keys, first_pts, fast, intra_only)
         if fast:
             found.frames = found.frames[1:]
         return found

@@ -213,7 +213,8 @@ def read_frames(
     wanted = {pts[i]: i for i in chosen if 0 <= i < len(pts)}
     if not wanted:
         raise CorruptMedia("none of the requested frames is in the video")
-    found = _decode_pass(path, budget, wanted, keys, pts[0], fast=True)
+    intra_only = len(keys) == len(pts)
+    found = _decode_pass(path, budget, wanted, keys, pts[0], fast=True, intra_only=intra_only)
     if found.seek_missed or (found.intact and len(found.frames) < len(wanted)):
         found = _decode_pass(path, budget, wanted, keys, pts[0], fast=False)
     if not found.frames:
@@ -222,12 +223,18 @@ def read_frames(
 
 
 def _decode_pass(
-    path: Path, budget: DecodeBudget, wanted: dict[int, int], keys: list[int], first_pts: int, fast: bool
+    path: Path,
+    budget: DecodeBudget,
+    wanted: dict[int, int],
+    keys: list[int],
+    first_pts: int,
+    fast: bool,
+    intra_only: bool = False,
 ) -> Pass:
     container, _ = _open(path, budget)
     with container:
         try:
-            return collect(container, budget, wanted, keys, first_pts, fast)
+            return collect(container, budget, wanted, keys, first_pts, fast, intra_only)
         except av.error.FFmpegError as e:
             budget.check_time()
             raise CorruptMedia(f"decoding failed before any frame: {_reason(e)}") from e
