@@ -203,7 +203,8 @@ def read_frames(
     `Frame.index` numbers them; a callable gets the frame count), in order. Indices past the end are
     skipped. The evidence routes read back the frames an analysis used with this. The pass decodes no
     more than those frames need (`media_decode.py`); should it miss one that an intact stream holds, or
-    a seek land off its keyframe, the video is decoded a second time, in full."""
+    a seek land off its keyframe, the video is decoded a second time, in full (numbering the frames as
+    they come out where their timestamps are out of order)."""
     path = Path(path)
     budget = DecodeBudget(limits or NO_LIMITS)
     info, pts, keys = _scan(path, budget)
@@ -215,8 +216,10 @@ def read_frames(
         raise CorruptMedia("none of the requested frames is in the video")
     intra_only = len(keys) == len(pts)
     found = _decode_pass(path, budget, wanted, keys, pts[0], fast=True, intra_only=intra_only)
-    if found.seek_missed or (found.intact and len(found.frames) < len(wanted)):
+    if not found.reordered and (found.seek_missed or (found.intact and len(found.frames) < len(wanted))):
         found = _decode_pass(path, budget, wanted, keys, pts[0], fast=False)
+    if found.reordered:  # timestamps in decode order (AVI): number the frames as they come out
+        found = _decode_pass(path, budget, wanted, keys, pts[0], fast=False, order=pts)
     if not found.frames:
         raise CorruptMedia("no frame of the video could be decoded")
     return SampledVideo(info=_with_rotation(info, found.rotation), frames=found.frames)
@@ -230,11 +233,12 @@ def _decode_pass(
     first_pts: int,
     fast: bool,
     intra_only: bool = False,
+    order: list[int] | None = None,
 ) -> Pass:
     container, _ = _open(path, budget)
     with container:
         try:
-            return collect(container, budget, wanted, keys, first_pts, fast, intra_only)
+            return collect(container, budget, wanted, keys, first_pts, fast, intra_only, order)
         except av.error.FFmpegError as e:
             budget.check_time()
             raise CorruptMedia(f"decoding failed before any frame: {_reason(e)}") from e

@@ -14,6 +14,10 @@ Two savings, each leaving every decoded frame with the pixels a full decode give
   its index too, but carries no presentation timestamps: with frame reordering (B-frames) the decoded
   frames' timestamps come out of order, so there it jumps only where every frame is a keyframe (Motion
   JPEG from cameras, DV): 32 frames of 10 s of 1080p MJPEG in 0.26 s instead of 1.06 s.
+
+Timestamps out of order mean they are decode order (H.264 with B-frames stream-copied into AVI): the pass
+ends (`Pass.reordered`) and the caller decodes in full, numbering the frames as they come out, which is
+presentation order. Labelled by their timestamps, sampled frames were up to 3 frames off their index.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class Pass:
     rotation: int  # clockwise display rotation, degrees
     intact: bool  # no decoding error and no frame the decoder had to patch up (those are left out)
     seek_missed: bool = False  # a seek landed elsewhere than on the keyframe asked for: decode in full
+    reordered: bool = False  # frames came out with timestamps out of order: decode in full, `order` given
 
 
 def clockwise_rotation(frame: av.VideoFrame) -> int:
@@ -86,12 +91,15 @@ def collect(
     first_pts: int,
     fast: bool = True,
     intra_only: bool = False,
+    order: list[int] | None = None,
 ) -> Pass:
     """Decode until every `wanted` frame ({packet pts: frame index}) is out or the stream ends.
 
     keys: sorted timestamps of the keyframe packets. fast: skip unreferenced frames and jump GOPs, as
     the module docstring says; False decodes every frame (the fallback). intra_only: every packet is a
-    keyframe (`keys` holds every timestamp), which lets AVI jump too.
+    keyframe (`keys` holds every timestamp), which lets AVI jump too. order: every frame's timestamp in
+    presentation order, given to the frames in the order they come out (with fast=False; for streams
+    whose own timestamps are decode order); without it, a frame out of order ends the pass as `reordered`.
     Raises av.error.FFmpegError if decoding fails before any wanted frame; later failures end the pass.
     """
     stream = _prepared(container, budget)
@@ -103,6 +111,8 @@ def collect(
     skip_unreferenced = fast and ctx.name in NONREF_SAFE_CODECS
     out = Pass(frames=[], rotation=0, intact=True)
     first = True
+    latest: int | None = None  # the largest frame timestamp out so far
+    count = 0  # frames out so far, corrupt ones included (for `order`)
     restart_key: int | None = None  # keyframe of the last seek; frames before it are an open GOP's lead
     current_key: int | None = None  # keyframe of the GOP being decoded
     try:
@@ -120,12 +130,18 @@ def collect(
                     ctx.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in wanted else "NONREF"
                 for frame in packet.decode():
                     budget.add_frame(frame)
+                    if order is not None:
+                        frame.pts, count = (order[count] if count < len(order) else None), count + 1
                     if frame.is_corrupt:  # left out; expected only of an open GOP's lead after a seek
                         lead = restart_key is not None and frame.pts is not None and frame.pts < restart_key
                         out.intact = out.intact and lead
                         continue
                     if first:
                         out.rotation, first = clockwise_rotation(frame), False
+                    if frame.pts is not None and latest is not None and frame.pts < latest:
+                        out.reordered = True
+                        return out
+                    latest = frame.pts if frame.pts is not None else latest
                     if frame.pts in wanted:
                         timestamp = round((frame.pts - first_pts) * tb, 4)
                         out.frames.append(Frame(wanted[frame.pts], timestamp, to_rgb(frame, out.rotation)))
