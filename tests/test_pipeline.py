@@ -96,6 +96,7 @@ def test_report_follows_the_scoring_rule(video_two_faces: Path) -> None:
     rule = ScoringRule.of(detector.config)
     worst = max(report.faces, key=lambda f: f.logit)
     assert report.raw_score == worst.logit and report.fake_probability == worst.fake_probability
+    assert report.deciding_track_id == worst.track_id  # both faces are seen throughout: both judged
     assert report.prediction == ("FAKE" if report.fake_probability >= rule.threshold else "REAL")
     assert report.is_fake == (report.prediction == "FAKE")
     for face in report.faces:

@@ -211,6 +211,7 @@ class Detector:
             fake_probability=_round(verdict.fake_probability),
             threshold=self.threshold,
             faces=faces,
+            deciding_track_id=None if verdict.track is None else faces[verdict.track].track_id,
             message=(
                 f"no face found in {len(video.frames)} sampled frames; the video was not judged"
                 if verdict.label == "NO_FACE"

@@ -66,6 +66,11 @@ class VideoReport(BaseModel):
     )
     threshold: float
     faces: list[FaceTrackReport]
+    deciding_track_id: int | None = Field(
+        None,
+        description="track_id of the face whose P(fake) is the video's; a face seen more briefly may "
+        "score higher and not decide. None for NO_FACE (and in reports stored before 2026-12-07)",
+    )
     message: str | None = None
     video: VideoMeta
     model_id: str

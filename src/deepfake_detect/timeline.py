@@ -24,7 +24,9 @@ def plot_timeline(report: VideoReport, path: str | Path) -> Path:
         for face in report.faces:
             t = [o.timestamp_s for o in face.observations]
             p = [o.fake_probability for o in face.observations]
-            ax.plot(t, p, marker="o", ms=3, label=f"face {face.track_id}: {face.fake_probability:.2f}")
+            decides = " (decides)" if face.track_id == report.deciding_track_id else ""
+            label = f"face {face.track_id}: {face.fake_probability:.2f}{decides}"
+            ax.plot(t, p, marker="o", ms=3, lw=2.5 if decides else 1.2, label=label)
         ax.axhline(report.threshold, color="grey", ls="--", lw=1, label=f"threshold {report.threshold:.2f}")
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("time (s)")

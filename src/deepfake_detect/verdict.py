@@ -96,7 +96,11 @@ def judged_tracks(tracks: Tracks) -> list[int]:
     >>> judged_tracks([(0.0, np.zeros(32)), (0.0, np.zeros(8)), (0.0, np.zeros(7))])
     [0, 1]
     """
-    lengths = [len(frames) for _, frames in tracks]
+    return judged_lengths([len(frames) for _, frames in tracks])
+
+
+def judged_lengths(lengths: Sequence[int]) -> list[int]:
+    """`judged_tracks` from the tracks' crop counts alone (what a stored report keeps of them)."""
     if not lengths:
         return []
     enough = MIN_TRACK_SHARE * max(lengths)

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..report import FaceObservation, FaceTrackReport, VideoReport
+from ..verdict import MIN_TRACK_SHARE, judged_lengths
 
 # Okabe-Ito (its pale yellow swapped for a wine red that shows on white): told apart with the common
 # colour-vision deficiencies; every face also has its number.
@@ -23,12 +24,36 @@ class VerdictView:
     headline: str
     sentence: str
     deciding_track: int | None
+    judged: frozenset[int] = frozenset()  # track_ids seen long enough to decide (verdict.judged_tracks)
+
+
+# How the verdict page says which faces may decide (verdict.MIN_TRACK_SHARE).
+JUDGED_RULE = f"seen in at least {MIN_TRACK_SHARE:.0%} as many frames as the longest-seen face"
+
+
+def deciding_face(report: VideoReport) -> FaceTrackReport | None:
+    """The face whose P(fake) is the video's. Reports stored before the pipeline recorded it
+    (`deciding_track_id`, 2026-12-07) get it again by the same rule, from what they keep."""
+    if not report.faces:
+        return None
+    if report.deciding_track_id is not None:
+        for face in report.faces:
+            if face.track_id == report.deciding_track_id:
+                return face
+    judged = judged_lengths([f.frames for f in report.faces])
+    return max((report.faces[i] for i in judged), key=lambda f: f.logit)
+
+
+def judged_faces(report: VideoReport) -> frozenset[int]:
+    return frozenset(report.faces[i].track_id for i in judged_lengths([f.frames for f in report.faces]))
 
 
 def verdict(report: VideoReport) -> VerdictView:
-    """The verdict, honestly worded: a model's estimate against its threshold, never a certainty."""
+    """The verdict, honestly worded: a model's estimate against its threshold, never a certainty. A
+    face seen only briefly may score higher than the one that decides; the sentence says so."""
     t = report.threshold
-    if report.prediction == "NO_FACE" or report.fake_probability is None:
+    top = deciding_face(report)
+    if report.prediction == "NO_FACE" or report.fake_probability is None or top is None:
         return VerdictView(
             "NO_FACE",
             "No face found",
@@ -37,22 +62,28 @@ def verdict(report: VideoReport) -> VerdictView:
             None,
         )
     p = report.fake_probability
-    top = max(report.faces, key=lambda f: f.fake_probability)
+    judged = judged_faces(report)
     faces = f"{len(report.faces)} faces" if len(report.faces) != 1 else "1 face"
-    where = f"face {top.track_id}, the most suspicious of {faces}"
+    if len(judged) == len(report.faces):
+        where = f"face {top.track_id}, the most suspicious of {faces}"
+    else:
+        where = f"face {top.track_id}, the most suspicious of the {len(judged)} of {faces} seen long enough"
+    brief = [
+        f for f in report.faces if f.track_id not in judged and f.fake_probability > top.fake_probability
+    ]
     if report.prediction == "FAKE":
-        return VerdictView(
-            "FAKE",
-            "Likely manipulated",
-            f"The model estimates P(fake) = {p:.2f} for {where}: at or above its threshold of {t:.2f}.",
-            top.track_id,
+        label, headline, side = "FAKE", "Likely manipulated", "at or above"
+    else:
+        label, headline, side = "REAL", "No manipulation detected", "below"
+    sentence = f"The model estimates P(fake) = {p:.2f} for {where}: {side} its threshold of {t:.2f}."
+    if brief:
+        worst = max(brief, key=lambda f: f.fake_probability)
+        who, were = (f"Face {worst.track_id}", "was") if len(brief) == 1 else (f"{len(brief)} faces", "were")
+        sentence += (
+            f" {who} scored higher (up to {worst.fake_probability:.2f}) but {were} seen too briefly to"
+            f" decide (a face must be {JUDGED_RULE})."
         )
-    return VerdictView(
-        "REAL",
-        "No manipulation detected",
-        f"The model estimates P(fake) = {p:.2f} for {where}: below its threshold of {t:.2f}.",
-        top.track_id,
-    )
+    return VerdictView(label, headline, sentence, top.track_id, judged)
 
 
 @dataclass(frozen=True)
@@ -133,8 +164,9 @@ def _nice_step(raw: float) -> float:
 
 
 def faces_by_suspicion(report: VideoReport) -> list[FaceTrackReport]:
-    """Face cards in the order a reader needs them: the most suspicious first."""
-    return sorted(report.faces, key=lambda f: (-f.fake_probability, f.track_id))
+    """Face cards in the order a reader needs them: the deciding face, then the most suspicious first."""
+    top = deciding_face(report)
+    return sorted(report.faces, key=lambda f: (f is not top, -f.fake_probability, f.track_id))
 
 
 def overlay_data(report: VideoReport) -> dict:
