@@ -4,6 +4,7 @@ out of the OpenAPI schema."""
 
 from __future__ import annotations
 
+import html
 import re
 from importlib import resources
 
@@ -83,6 +84,8 @@ def test_history_pages_and_filters(web_client, video_short):
 def test_model_page(web_client):
     page = web_client().get("/ui/model").text
     assert "resnet18_lstm" in page and "How a video is judged" in page
+    assert "The face's P(fake) is the BiLSTM's reading of the whole track" in html.unescape(page)  # "lstm"
+    assert "seen in at least 25% as many frames as the longest-seen face" in page
 
 
 def test_api_key_lives_in_a_cookie_for_the_page(web_client, tmp_path, video_short):

@@ -27,6 +27,13 @@ class VerdictView:
     judged: frozenset[int] = frozenset()  # track_ids seen long enough to decide (verdict.judged_tracks)
 
 
+# How a face's P(fake) comes from its frames, by the model's aggregation rule (verdict.track_logit).
+AGGREGATION_WORDS = {
+    "lstm": "the BiLSTM's reading of the whole track",
+    "mean_frame": "the mean of its frames' logits, each frame read by the BiLSTM in the context of the track",
+    "confident_frames": "the mean of its confidently fake frames when there are enough of them, else of its "
+    "confidently real ones, else of all (the DFDC winner's rule)",
+}
 # How the verdict page says which faces may decide (verdict.MIN_TRACK_SHARE).
 JUDGED_RULE = f"seen in at least {MIN_TRACK_SHARE:.0%} as many frames as the longest-seen face"
 
