@@ -24,10 +24,11 @@ from deepfake_detect.verdict import ScoringRule
 FRAMES = 8
 
 
-def _detector(**geometry) -> Detector:
+def _detector(max_faces: int = 16, **geometry) -> Detector:
     torch.manual_seed(0)
     model, config = create_model("resnet18_lstm", input_size=64, **geometry)
-    return Detector(LoadedModel.in_memory(model, config), Settings(frames_per_video=FRAMES, runtime="torch"))
+    settings = Settings(frames_per_video=FRAMES, runtime="torch", max_faces=max_faces)
+    return Detector(LoadedModel.in_memory(model, config), settings)
 
 
 def _served_crops(detector: Detector, video: Path, monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
@@ -101,6 +102,23 @@ def test_report_follows_the_scoring_rule(video_two_faces: Path) -> None:
     assert report.is_fake == (report.prediction == "FAKE")
     for face in report.faces:
         assert [o.frame_index for o in face.observations] == sorted(o.frame_index for o in face.observations)
+
+
+def test_faces_past_max_faces_are_counted_not_scored(video_two_faces: Path) -> None:
+    both = _detector().analyze(video_two_faces)
+    one = _detector(max_faces=1).analyze(video_two_faces)
+    assert len(both.faces) == 2 and both.faces_not_analysed == 0 and both.message is None
+    assert len(one.faces) == 1 and one.faces_not_analysed == 1 and one.deciding_track_id == 0
+    assert (
+        one.message == "2 faces found: the 1 most prominent (MAX_FACES) were analysed, 1 seen less were not"
+    )
+
+    def size(face) -> float:
+        return float(np.median([max(o.box[2] - o.box[0], o.box[3] - o.box[1]) for o in face.observations]))
+
+    assert both.faces[0].frames == both.faces[1].frames  # both seen throughout: the larger face stays
+    kept = max(both.faces, key=size)
+    assert size(one.faces[0]) == size(kept) and size(kept) > min(size(f) for f in both.faces)
 
 
 def test_a_set_threshold_overrides_the_models(video_mp4: Path) -> None:

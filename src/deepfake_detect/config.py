@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         description="Smallest face MTCNN looks for, in pixels of the downscaled frame.",
     )
     face_confidence: float = Field(0.9, ge=0.0, le=1.0, validation_alias=_env("FACE_CONFIDENCE"))
+    max_faces: int = Field(
+        16,
+        ge=1,
+        validation_alias=_env("MAX_FACES"),
+        description="Most face tracks scored per video: the most prominent (seen longest, then largest); "
+        "the report counts the others (faces_not_analysed).",
+    )
 
     # --- limits ---
     max_upload_mb: float = Field(200.0, gt=0, validation_alias=_env("MAX_UPLOAD_MB"))

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from .config import Settings
-from .faces import CropSpec, FaceDetector, FaceSpec, build_tracks, crop_face, crop_track
+from .faces import CropSpec, FaceDetector, FaceSpec, build_tracks, crop_face, crop_track, most_prominent
 from .inference.bundled import resolve_model
 from .inference.runtime import TrackClassifier
 from .inference.sample_faces import render_frames
@@ -146,7 +146,8 @@ class Detector:
         t1 = time.perf_counter()
         progress(Progress("detect", 0, n_frames))
         detections = self.faces.detect(video.frames)
-        tracks = build_tracks(detections)
+        found = build_tracks(detections)
+        tracks = most_prominent(found, self.settings.max_faces)
         progress(Progress("detect", n_frames, n_frames))
         t2 = time.perf_counter()
         progress(Progress("crop", 0, len(tracks)))
@@ -186,6 +187,12 @@ class Detector:
         report = self._report(
             video, face_reports, rule.judge(scored), Path(path).name if name is None else name
         )
+        report.faces_not_analysed = len(found) - len(tracks)
+        if report.faces_not_analysed:
+            report.message = (
+                f"{len(found)} faces found: the {len(tracks)} most prominent (MAX_FACES) were analysed, "
+                f"{report.faces_not_analysed} seen less were not"
+            )
         t5 = time.perf_counter()
         report.timings = StageTimings(
             decode_s=round(t1 - t0, 4),

@@ -71,6 +71,9 @@ class VideoReport(BaseModel):
         description="track_id of the face whose P(fake) is the video's; a face seen more briefly may "
         "score higher and not decide. None for NO_FACE (and in reports stored before 2026-12-07)",
     )
+    faces_not_analysed: int = Field(
+        0, description="Face tracks found beyond MAX_FACES (the least seen, then smallest): not scored"
+    )
     message: str | None = None
     video: VideoMeta
     model_id: str

@@ -55,3 +55,11 @@ def test_when_every_face_is_judged_the_sentence_stays_short() -> None:
         == "The model estimates P(fake) = 0.32 for face 1, the most suspicious of 2 faces: below its"
         " threshold of 0.57."
     )
+
+
+def test_faces_left_unanalysed_are_counted_in_the_sentence() -> None:
+    report = _report([_face(0, 0.12, -9.0, 20), _face(1, 0.32, -4.8, 18)], 1, 0.32)
+    report.faces_not_analysed = 40
+    assert views.verdict(report).sentence.endswith(
+        "40 more faces, seen less, were found and not analysed: at most the 2 most prominent are."
+    )

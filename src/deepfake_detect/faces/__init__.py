@@ -4,6 +4,15 @@
 from .crop import CropSpec, crop_face, crop_track
 from .detect import FaceDetector
 from .spec import CacheSpec, FaceSpec
-from .track import build_tracks
+from .track import build_tracks, most_prominent
 
-__all__ = ["CacheSpec", "CropSpec", "FaceDetector", "FaceSpec", "build_tracks", "crop_face", "crop_track"]
+__all__ = [
+    "CacheSpec",
+    "CropSpec",
+    "FaceDetector",
+    "FaceSpec",
+    "build_tracks",
+    "crop_face",
+    "crop_track",
+    "most_prominent",
+]

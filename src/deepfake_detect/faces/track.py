@@ -93,3 +93,26 @@ def build_tracks(
     for new_id, t in enumerate(kept):
         t.track_id = new_id
     return kept
+
+
+def most_prominent(tracks: list[FaceTrack], limit: int) -> list[FaceTrack]:
+    """The `limit` tracks seen in the most frames, larger faces first among equals, renumbered in order of
+    appearance. Bounds the work per video whatever it shows: a grid of 96 faces on a 1080p frame took 42 s
+    to analyse (2,978 crops), and a 640x360 detection frame holds up to ~220 faces of MIN_FACE_SIZE.
+    A manipulated face is almost always a prominent one; the rest are counted in the report.
+
+    >>> d = lambda x, s: Detection(np.array([x, 0, x + s, s], np.float32), np.zeros((5, 2), np.float32), 0.99)
+    >>> ts = build_tracks([[d(0, 40), d(200, 80), d(400, 40)]] * 3 + [[d(0, 40)]])
+    >>> [(t.track_id, len(t)) for t in most_prominent(ts, 2)]
+    [(0, 4), (1, 3)]
+    """
+    if len(tracks) <= limit:
+        return tracks
+
+    def prominence(t: FaceTrack) -> tuple[int, float]:
+        return len(t), float(np.median([d.size for d in t.detections]))
+
+    kept = sorted(sorted(tracks, key=prominence, reverse=True)[:limit], key=lambda t: t.track_id)
+    for new_id, t in enumerate(kept):
+        t.track_id = new_id
+    return kept

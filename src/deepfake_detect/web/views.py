@@ -90,6 +90,11 @@ def verdict(report: VideoReport) -> VerdictView:
             f" {who} scored higher (up to {worst.fake_probability:.2f}) but {were} seen too briefly to"
             f" decide (a face must be {JUDGED_RULE})."
         )
+    if report.faces_not_analysed:
+        sentence += (
+            f" {report.faces_not_analysed} more faces, seen less, were found and not analysed: at most the"
+            f" {len(report.faces)} most prominent are."
+        )
     return VerdictView(label, headline, sentence, top.track_id, judged)
 
 
