@@ -59,7 +59,9 @@ def _refuse_unsupported(detected: DetectedContainer | None) -> NoReturn:
     if detected is None:
         raise UnsupportedMedia("the file is not a video container FFmpeg recognises")
     if detected.is_image:
-        raise UnsupportedMedia(f"the file is a still image ({detected.describe()}), not a video")
+        animated = detected.name in ("gif", "apng", "webp_pipe")  # formats that can hold an animation
+        hint = ": an animated one is analysed once converted to MP4" if animated else ""
+        raise UnsupportedMedia(f"the file is an image ({detected.describe()}), not a video{hint}")
     raise UnsupportedMedia(
         f"the file is {detected.describe()}, not a video container this service accepts "
         "(MP4/MOV, Matroska/WebM, AVI, FLV, MPEG-TS/PS, ASF/WMV, Ogg, MXF)"
