@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import dfdc_pairs  # benchmarks/, beside this script
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -48,14 +49,15 @@ def dfdc_features(classifier: TrackClassifier, cnns: dict, data: list[str], spli
 
 
 def paired_share(probs: np.ndarray, labels: np.ndarray, pairs: np.ndarray) -> tuple[float, int]:
-    """Share of (fake, its own real) pairs, both scored, whose fake scores higher (ties half)."""
-    wins = []
+    """Share of (fake, its own real) pairs, both scored, whose fake scores higher (ties half), as
+    `dfdc_pairs.figures` counts it; and the number of pairs."""
+    matched = []
     for group in np.unique(pairs):
         i = pairs == group
         fakes, reals = probs[i & (labels == 1)], probs[i & (labels == 0)]
         if len(reals) == 1:
-            wins += [float(f > reals[0]) + 0.5 * float(f == reals[0]) for f in fakes]
-    return float(np.mean(wins)), len(wins)
+            matched += [(f, reals[0]) for f in fakes]
+    return dfdc_pairs.figures(np.array(matched, np.float64).reshape(-1, 2))[1], len(matched)
 
 
 def main() -> None:
