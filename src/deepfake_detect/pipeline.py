@@ -184,15 +184,8 @@ class Detector:
                     observations=observations,
                 )
             )
-        report = self._report(
-            video, face_reports, rule.judge(scored), Path(path).name if name is None else name
-        )
-        report.faces_not_analysed = len(found) - len(tracks)
-        if report.faces_not_analysed:
-            report.message = (
-                f"{len(found)} faces found: the {len(tracks)} most prominent (MAX_FACES) were analysed, "
-                f"{report.faces_not_analysed} seen less were not"
-            )
+        name = Path(path).name if name is None else name
+        report = self._report(video, face_reports, rule.judge(scored), name, len(found) - len(tracks))
         t5 = time.perf_counter()
         report.timings = StageTimings(
             decode_s=round(t1 - t0, 4),
@@ -205,9 +198,23 @@ class Detector:
         return report
 
     def _report(
-        self, video: SampledVideo, faces: list[FaceTrackReport], verdict: Verdict, name: str
+        self,
+        video: SampledVideo,
+        faces: list[FaceTrackReport],
+        verdict: Verdict,
+        name: str,
+        not_analysed: int,
     ) -> VideoReport:
         info = video.info
+        if verdict.label == "NO_FACE":
+            message = f"no face found in {len(video.frames)} sampled frames; the video was not judged"
+        elif not_analysed:
+            message = (
+                f"{len(faces) + not_analysed} faces found: the {len(faces)} most prominent (MAX_FACES) were "
+                f"analysed, {not_analysed} seen less were not"
+            )
+        else:
+            message = None
         return VideoReport(
             video_name=name,
             prediction=verdict.label,
@@ -219,11 +226,8 @@ class Detector:
             threshold=self.threshold,
             faces=faces,
             deciding_track_id=None if verdict.track is None else faces[verdict.track].track_id,
-            message=(
-                f"no face found in {len(video.frames)} sampled frames; the video was not judged"
-                if verdict.label == "NO_FACE"
-                else None
-            ),
+            faces_not_analysed=not_analysed,
+            message=message,
             video=VideoMeta(
                 container=info.container,
                 codec=info.codec,
