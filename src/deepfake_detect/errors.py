@@ -121,6 +121,15 @@ class InvalidRequest(DetectorError):
     slug = "invalid-request"
 
 
+class IdempotencyKeyReused(InvalidRequest):
+    """An Idempotency-Key came back with another request (another file, callback_url or keep_upload).
+    Replaying the first job would hand one video's verdict to another: a retry repeats the request, a new
+    video takes a new key (draft-ietf-httpapi-idempotency-key-header answers 422 too)."""
+
+    title = "Idempotency-Key used for another request"
+    slug = "idempotency-key-reused"
+
+
 class Unauthorized(DetectorError):
     """API keys are configured and the request carries no valid `Authorization: Bearer <key>`."""
 

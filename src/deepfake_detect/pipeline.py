@@ -237,6 +237,8 @@ class Detector:
                 duration_s=info.duration_s,
                 fps=info.fps,
                 frame_count=info.frame_count,
+                size_bytes=info.size_bytes,
+                sha256=info.sha256,
             ),
             model_id=self.model_id,
             aggregation=self.config.aggregation,

@@ -43,6 +43,14 @@ class VideoMeta(BaseModel):
     duration_s: float | None
     fps: float | None
     frame_count: int
+    size_bytes: int | None = Field(
+        None, description="The file's size; None in reports stored before 2026-12-07"
+    )
+    sha256: str | None = Field(
+        None,
+        description="SHA-256 of the file's bytes as analysed (compare with `sha256sum`): the exact file "
+        "this report is about. None in reports stored before 2026-12-07",
+    )
 
 
 class VideoReport(BaseModel):

@@ -20,6 +20,7 @@ class VideoInfo:
     frame_count: int  # frames with a presentation timestamp, counted by demuxing
     fps: float | None
     size_bytes: int
+    sha256: str  # of the file's bytes: names the exact file a report is about
 
 
 @dataclass(frozen=True)

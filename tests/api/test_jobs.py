@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
@@ -22,6 +23,9 @@ def test_submit_answers_202_then_the_same_report_as_predict(jobs_client, video_t
     assert job["prediction"] == report["prediction"] and job["fake_probability"] == report["fake_probability"]
     assert job["progress"] == {"stage": "done", "done": 2, "total": 2}  # face tracks classified
     assert job["attempts"] == 1 and job["error"] is None
+    sha256 = hashlib.sha256(video_two_faces.read_bytes()).hexdigest()  # names the exact file judged
+    assert report["video"]["sha256"] == job["upload_sha256"] == sha256
+    assert report["video"]["size_bytes"] == job["upload_bytes"] == video_two_faces.stat().st_size
     assert job["created_at"] <= job["started_at"] <= job["finished_at"]
     with open(video_two_faces, "rb") as f:
         direct = client.post("/predict", files={"file": ("two_faces.mp4", f)}).json()
@@ -39,18 +43,55 @@ def test_bad_media_fail_the_job_with_the_problem_predict_gives(jobs_client, text
         assert job["error"]["instance"] == f"/jobs/{job['id']}"
 
 
-def test_idempotency_key_returns_the_same_job(jobs_client, video_short, tmp_path):
+def test_idempotency_key_returns_the_same_job(jobs_client, video_short, video_mp4, tmp_path):
     client = jobs_client(job_workers=0)  # nothing runs: the jobs stay queued
-    first = submit(client, video_short, headers={"Idempotency-Key": "upload-42"})
-    with open(video_short, "rb") as f:
-        again = client.post("/jobs", files={"file": ("x.mp4", f)}, headers={"Idempotency-Key": "upload-42"})
+    key = {"Idempotency-Key": "upload-42"}
+    first = submit(client, video_short, headers=key)
+    assert first["upload_sha256"] == hashlib.sha256(video_short.read_bytes()).hexdigest()
+    with open(video_short, "rb") as f:  # a retry may name the file differently: the bytes decide
+        again = client.post("/jobs", files={"file": ("x.mp4", f)}, headers=key)
     assert again.status_code == 202 and again.headers["idempotent-replayed"] == "true"
     assert again.json()["id"] == first["id"] and again.json()["video_name"] == "short.mp4"
     other = submit(client, video_short, headers={"Idempotency-Key": "upload-43"})
     assert other["id"] != first["id"]
+    # The same key with another video, callback or keep_upload: refused, never the first video's job.
+    for path, form, changed in (
+        (video_mp4, {}, "another file"),
+        (video_short, {"keep_upload": "true"}, "another keep_upload"),
+    ):
+        with open(path, "rb") as f:
+            reused = client.post("/jobs", files={"file": ("short.mp4", f)}, data=form, headers=key)
+        assert reused.status_code == 422 and reused.headers["content-type"].startswith(PROBLEM)
+        problem = reused.json()
+        assert problem["type"].endswith(":idempotency-key-reused") and first["id"] in problem["detail"]
+        assert changed in problem["detail"], problem
     assert sorted(p.name for p in (tmp_path / "data" / "uploads").iterdir()) == sorted(
         [first["id"], other["id"]]
     )
+    assert len(client.get("/jobs").json()["items"]) == 2
+
+
+def test_a_reused_key_that_loses_the_race_is_checked_too(
+    jobs_client, video_short, video_mp4, monkeypatch, tmp_path
+):
+    """Two requests with one key at once: the second finds no job, stores its upload, loses on the
+    unique constraint and reads the first back; with another file it is refused all the same."""
+    from deepfake_detect.jobs.store import JobStore
+
+    client = jobs_client(job_workers=0)
+    first = submit(client, video_short, headers={"Idempotency-Key": "k"})
+    lookup, calls = JobStore.find_idempotent, []
+
+    def late(self, *args):  # the route's own lookup runs before the first job is visible
+        calls.append(args)
+        return None if len(calls) == 1 else lookup(self, *args)
+
+    monkeypatch.setattr(JobStore, "find_idempotent", late)
+    with open(video_mp4, "rb") as f:
+        raced = client.post("/jobs", files={"file": ("one_face.mp4", f)}, headers={"Idempotency-Key": "k"})
+    assert raced.status_code == 422 and first["id"] in raced.json()["detail"]
+    assert len(calls) == 2  # the route's lookup, then the read-back after the unique constraint
+    assert [p.name for p in (tmp_path / "data" / "uploads").iterdir()] == [first["id"]]
 
 
 def test_history_pages_with_a_cursor_and_filters(jobs_client, video_short, video_no_face):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from deepfake_detect.config import Settings
 from deepfake_detect.jobs.db import (
@@ -18,6 +20,7 @@ from deepfake_detect.jobs.db import (
     upgrade,
 )
 from deepfake_detect.jobs.schema import Base
+from deepfake_detect.jobs.store import JobStore
 
 
 def downgrade_to_base(engine) -> None:
@@ -31,14 +34,36 @@ def test_migrations_build_the_orm_schema_and_run_twice(jobs_db_url):
     engine = make_engine(jobs_db_url)
     downgrade_to_base(engine)  # the session's PostgreSQL database may be migrated already
     assert current_revision(engine) is None
-    assert upgrade(engine) == head_revision() == "0001"
-    assert upgrade(engine) == "0001"  # a second start-up changes nothing
+    assert upgrade(engine) == head_revision() == "0002"
+    assert upgrade(engine) == "0002"  # a second start-up changes nothing
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
         assert {"jobs", "webhook_attempts", "api_keys"} <= set(inspect(conn).get_table_names())
     downgrade_to_base(engine)  # and back down: the downgrade works too
     assert current_revision(engine) is None and "jobs" not in inspect(engine).get_table_names()
-    assert upgrade(engine) == "0001"
+    assert upgrade(engine) == "0002"
+    engine.dispose()
+
+
+def test_upgrade_from_0001_keeps_the_jobs(jobs_db_url):
+    """A database of the first release moves to 0002 with its jobs; they have no upload hash."""
+    engine = make_engine(jobs_db_url)
+    downgrade_to_base(engine)
+    with engine.begin() as conn:
+        config = _alembic_config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(
+            text(
+                "INSERT INTO jobs (id, owner, state, video_name, upload_bytes, keep_upload, created_at, "
+                "updated_at, attempts, webhook_state) VALUES ('0abc', '', 'queued', 'old.mp4', 7, false, "
+                ":now, :now, 0, 'none')"
+            ),
+            {"now": datetime(2026, 12, 1)},
+        )
+    assert current_revision(engine) == "0001" and upgrade(engine) == "0002"
+    job = JobStore(engine).get("0abc")
+    assert job is not None and job.video_name == "old.mp4" and job.upload_sha256 is None
     engine.dispose()
 
 

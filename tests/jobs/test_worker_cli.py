@@ -68,7 +68,7 @@ def test_db_and_keys_commands(jobs_db_url, tmp_path, monkeypatch, capsys):
         return code, capsys.readouterr().out
 
     code, out = run("db", "upgrade")
-    assert code == 0 and "at revision 0001 (head 0001)" in out
+    assert code == 0 and "at revision 0002 (head 0002)" in out
     code, out = run("keys", "create", "newsroom", "--rate-limit", "60/minute")
     made = json.loads(out)
     assert code == 0 and made["key"].startswith("dfd_") and made["webhook_secret"].startswith("whsec_")

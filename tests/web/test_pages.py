@@ -55,6 +55,7 @@ def test_result_page_shows_verdict_faces_timeline_and_video(web_client, video_tw
     report = client.get(f"/ui/jobs/{job['id']}/report").text
     assert report.count("data:image/png;base64,") == 4  # a thumbnail and a heatmap per face
     assert "Model and settings" in report
+    assert f"<code>{job['upload_sha256']}</code>" in report  # the printed report names the exact file
 
 
 def test_failed_and_unknown_jobs_are_worded_for_people(web_client, text_as_mp4):

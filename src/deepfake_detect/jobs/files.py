@@ -8,6 +8,7 @@ another server is still registering.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -32,15 +33,16 @@ class UploadStore:
             raise ValueError(f"not a job id: {job_id!r}")
         return self.root / job_id
 
-    async def save(self, upload: UploadFile, job_id: str, max_bytes: int) -> int:
-        """Copy the upload to its final name (via a .part file, fsynced); returns its size. 413 past
-        `max_bytes`. Runs in a thread: Starlette has spooled the upload already, and fsync blocks."""
+    async def save(self, upload: UploadFile, job_id: str, max_bytes: int) -> tuple[int, str]:
+        """Copy the upload to its final name (via a .part file, fsynced); returns its size and SHA-256.
+        413 past `max_bytes`. Runs in a thread: Starlette has spooled the upload already, and fsync blocks."""
         return await run_in_threadpool(self._copy, upload.file, job_id, max_bytes)
 
-    def _copy(self, source: BinaryIO, job_id: str, max_bytes: int) -> int:
+    def _copy(self, source: BinaryIO, job_id: str, max_bytes: int) -> tuple[int, str]:
         final = self.path(job_id)
         part = final.with_suffix(".part")
         written = 0
+        digest = hashlib.sha256()
         try:
             source.seek(0)
             with open(part, "wb") as out:
@@ -49,6 +51,7 @@ class UploadStore:
                     if written > max_bytes:
                         raise MediaTooLarge(f"upload exceeds the limit of {max_bytes / 2**20:.1f} MiB")
                     out.write(chunk)
+                    digest.update(chunk)
                 out.flush()
                 os.fsync(out.fileno())
             part.replace(final)
@@ -56,7 +59,20 @@ class UploadStore:
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-        return written
+        return written, digest.hexdigest()
+
+    @staticmethod
+    async def sha256(upload: UploadFile) -> str:
+        """The SHA-256 of an upload that is not stored (a replayed Idempotency-Key's)."""
+
+        def digest() -> str:
+            upload.file.seek(0)
+            sha = hashlib.sha256()
+            while chunk := upload.file.read(CHUNK):
+                sha.update(chunk)
+            return sha.hexdigest()
+
+        return await run_in_threadpool(digest)
 
     def _sync_dir(self) -> None:
         fd = os.open(self.root, os.O_RDONLY)

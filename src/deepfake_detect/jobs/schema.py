@@ -70,6 +70,8 @@ class Job(Base):
     state: Mapped[str] = mapped_column(String(16), default="queued")
     video_name: Mapped[str] = mapped_column(String(255))
     upload_bytes: Mapped[int] = mapped_column(Integer)
+    # Of the upload's bytes: a reused Idempotency-Key must bring the same file (null before revision 0002).
+    upload_sha256: Mapped[str | None] = mapped_column(String(64))
     keep_upload: Mapped[bool] = mapped_column(Boolean, default=False)  # kept until the job is deleted
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     callback_url: Mapped[str | None] = mapped_column(Text)

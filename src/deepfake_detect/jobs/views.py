@@ -52,6 +52,9 @@ class JobSummary(BaseModel):
     state: JobState
     video_name: str
     upload_bytes: int
+    upload_sha256: str | None = Field(
+        None, description="SHA-256 of the uploaded bytes (null for jobs stored before 2026-12-07)"
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -112,6 +115,7 @@ def summary(job: Job) -> JobSummary:
         state=job.state,
         video_name=job.video_name,
         upload_bytes=job.upload_bytes,
+        upload_sha256=job.upload_sha256,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,

@@ -25,6 +25,7 @@ MESSAGES: dict[str, str] = {
     "unauthorized": "This service needs an API key. Enter yours on the key page.",
     "worker-lost": "The analysis of this file stopped unexpectedly, several times ({detail}).",
     "invalid-request": "The request was not accepted: {detail}.",
+    "idempotency-key-reused": "The request was not accepted: {detail}.",
     "job-not-found": "This analysis no longer exists (deleted, or older than the retention period).",
     "network": "The connection to the server was lost. Check your network and try again.",
     "default": "Something went wrong: {detail}.",

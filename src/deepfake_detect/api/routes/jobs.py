@@ -14,8 +14,8 @@ from fastapi import APIRouter, File, Form, Header, Query, Request, Response, Upl
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from ...errors import InvalidRequest, InvalidUpload, JobNotFound
-from ...jobs.schema import ACTIVE
+from ...errors import IdempotencyKeyReused, InvalidRequest, InvalidUpload, JobNotFound
+from ...jobs.schema import ACTIVE, Job
 from ...jobs.store import JobFilter, new_job_id
 from ...jobs.views import JobPage, JobState, JobView, summary, view
 from ...jobs.webhooks import check_callback_url
@@ -39,7 +39,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
         400: documented_problem("Malformed multipart body"),
         408: documented_problem("The upload stalled or took longer than UPLOAD_STALL_S / UPLOAD_TIMEOUT_S"),
         413: documented_problem("Upload over MAX_UPLOAD_MB"),
-        422: documented_problem("Missing or duplicated file, bad callback_url or host not allowed"),
+        422: documented_problem(
+            "Missing or duplicated file, bad callback_url or host not allowed, or an Idempotency-Key "
+            "already used for another file, callback_url or keep_upload"
+        ),
         503: documented_problem(
             "No model loaded in this server's workers, or MAX_JOB_UPLOADS uploads being received "
             "(see Retry-After)",
@@ -62,14 +65,17 @@ async def submit(
     """Store the upload in the data directory, queue a job, answer **202** with `Location: /jobs/{id}`.
 
     The video is analysed exactly as `/predict` does; bad media make a `failed` job whose `error` is
-    the problem `/predict` would have answered. The same `Idempotency-Key` (per API key) returns the
-    same job instead of a second one. The upload is stored under the job's id, with no extension (the
-    container is identified by content only, as for `/predict`)."""
+    the problem `/predict` would have answered. The same `Idempotency-Key` (per API key) with the same
+    request returns the same job instead of a second one; with another file, `callback_url` or
+    `keep_upload` it is refused (422), never answered with another video's job. The upload is stored
+    under the job's id, with no extension (the container is identified by content only, as for
+    `/predict`)."""
     if len((await request.form()).getlist("file")) > 1:  # which one was meant? say so, do not guess
         raise InvalidUpload("send exactly one video in field 'file' (one job per video)")
     if idempotency_key:
         existing = await run_in_threadpool(jobs.store.find_idempotent, caller.owner, idempotency_key)
         if existing is not None:
+            _check_replay(existing, await jobs.uploads.sha256(file), callback_url, keep_upload)
             return _accepted(response, view(existing), replayed=True)
     if callback_url:
         check_callback_url(callback_url, settings.webhook_allowed_hosts)
@@ -79,7 +85,7 @@ async def submit(
     if settings.job_workers > 0:
         service.require_detector()  # this server's workers could never run it
     job_id = new_job_id()
-    size = await jobs.uploads.save(file, job_id, settings.max_upload_bytes)
+    size, sha256 = await jobs.uploads.save(file, job_id, settings.max_upload_bytes)
     try:
         job, created = await run_in_threadpool(
             jobs.store.create,
@@ -87,6 +93,7 @@ async def submit(
             caller.owner,
             display_name(file.filename),
             size,
+            sha256,
             idempotency_key,
             callback_url,
             keep_upload,
@@ -96,8 +103,29 @@ async def submit(
         raise
     if not created:  # lost a race on the same Idempotency-Key
         jobs.uploads.delete(job_id)
+        _check_replay(job, sha256, callback_url, keep_upload)
     jobs.wake.set()
     return _accepted(response, view(job), replayed=not created)
+
+
+def _check_replay(job: Job, sha256: str, callback_url: str | None, keep_upload: bool) -> None:
+    """A reused Idempotency-Key is a retry only when the request is the same: 422 otherwise. The file
+    is compared by SHA-256 (its name is not: a retry may name it differently); jobs stored before
+    revision 0002 have no hash to compare."""
+    changed = [
+        name
+        for name, differs in (
+            ("file", job.upload_sha256 is not None and job.upload_sha256 != sha256),
+            ("callback_url", (job.callback_url or None) != (callback_url or None)),
+            ("keep_upload", job.keep_upload != keep_upload),
+        )
+        if differs
+    ]
+    if changed:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {job.idempotency_key!r} was used for job {job.id} ({job.video_name!r}) with "
+            f"another {', '.join(changed)}: a retry must send the same request; use a new key for a new one"
+        )
 
 
 def _accepted(response: Response, job: JobView, replayed: bool) -> JobView:
