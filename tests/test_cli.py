@@ -43,6 +43,16 @@ def test_scan_refuses_a_missing_model(video_mp4, tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
+def test_a_setting_out_of_range_is_one_line_not_a_traceback(video_mp4, monkeypatch, capsys):
+    assert main(["scan", "--threshold", "1.5", str(video_mp4)]) == 2
+    assert capsys.readouterr().err == (
+        "error: setting PREDICTION_THRESHOLD=1.5: Input should be less than or equal to 1\n"
+    )
+    monkeypatch.setenv("PORT", "eighty")  # the environment too, for every command
+    assert main(["serve"]) == 2
+    assert "error: setting PORT='eighty': Input should be a valid integer" in capsys.readouterr().err
+
+
 @pytest.mark.slow  # a server process starts (and refuses)
 def test_serve_refuses_a_broken_model_path_before_binding(tmp_path):
     bad = tmp_path / "broken.pth"

@@ -213,9 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ValidationError as e:  # a setting out of range, from a flag or the environment: no traceback
+        if e.title != "Settings":
+            raise
+        for error in e.errors(include_url=False):
+            name = str(error["loc"][0]).upper() if error["loc"] else "?"
+            print(f"error: setting {name}={error['input']!r}: {error['msg']}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
