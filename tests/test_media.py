@@ -1,5 +1,8 @@
+import av
+import numpy as np
 import pytest
 
+from deepfake_detect import synthetic
 from deepfake_detect.errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
 from deepfake_detect.media import MediaLimits, evenly_spaced, probe, sample_frames
 
@@ -97,3 +100,62 @@ def test_variable_frame_rate_reports_real_timestamps(tmp_path):
         out.mux(stream.encode(None))
     video = sample_frames(path, 8)
     assert [f.timestamp_s for f in video.frames] == pytest.approx([p / 1000 for p in pts_ms], abs=0.002)
+
+
+def _with_picture(path, frames, *, picture_first: bool, cover: bool, fmt: str):
+    """A file with a one-frame still picture beside the video (frames: RGB [H, W, 3] or None for an audio
+    file); cover=True marks the picture as cover art (attached_pic), as players and taggers write it."""
+    h, w = 240, 320
+    with av.open(str(path), "w", format=fmt) as out:
+
+        def still():
+            s = out.add_stream("mjpeg", rate=1)
+            s.width, s.height, s.pix_fmt = w, h, "yuvj420p"
+            if cover:
+                s.disposition = av.stream.Disposition.attached_pic
+            return s
+
+        def moving():
+            if frames is None:
+                return out.add_stream("aac", rate=16000, layout="mono")
+            s = out.add_stream("libx264", rate=25)
+            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+            return s
+
+        if picture_first:
+            picture = still()
+            main = moving()
+        else:
+            main = moving()
+            picture = still()
+        out.mux(picture.encode(av.VideoFrame.from_ndarray(np.full((h, w, 3), 200, np.uint8), format="rgb24")))
+        out.mux(picture.encode(None))
+        if frames is None:
+            silence = av.AudioFrame.from_ndarray(np.zeros((1, 16000), np.int16), format="s16", layout="mono")
+            silence.sample_rate, silence.pts = 16000, 0
+            out.mux(main.encode(silence))
+        else:
+            for image in frames:
+                out.mux(main.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(main.encode(None))
+    return path
+
+
+@pytest.mark.parametrize(
+    "fmt, picture_first, cover",
+    [("matroska", True, False), ("matroska", False, False), ("mp4", True, True), ("mp4", False, True)],
+)
+def test_the_video_is_read_not_a_still_picture_beside_it(tmp_path, fmt, picture_first, cover):
+    """A still picture track before the video made a one-frame NO_FACE "video" of it (MKV, found
+    2026-12-07): every stage reads FFmpeg's best video stream, never cover art."""
+    frames = synthetic.render_frames(320, 240, 20, 1, 0.45, 0)
+    path = _with_picture(tmp_path / "clip", frames, picture_first=picture_first, cover=cover, fmt=fmt)
+    video = sample_frames(path, n_frames=8)
+    assert video.info.codec == "h264" and video.info.frame_count == 20 and len(video.frames) == 8
+    assert np.abs(video.frames[0].image.astype(int) - 200).mean() > 20  # not the grey picture
+
+
+def test_an_audio_file_with_cover_art_is_not_a_video(tmp_path):
+    path = _with_picture(tmp_path / "song", None, picture_first=True, cover=True, fmt="mp4")
+    with pytest.raises(UnsupportedMedia, match=r"no video stream \(found: audio, cover picture\)"):
+        sample_frames(path, n_frames=8)

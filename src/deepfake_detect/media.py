@@ -29,7 +29,7 @@ import numpy as np
 from .containers import OPEN_OPTIONS, DetectedContainer, detect_container
 from .errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
 from .media_decode import Pass, clockwise_rotation, collect, decoded
-from .media_limits import NO_LIMITS, DecodeBudget, MediaLimits, check_header, check_measured
+from .media_limits import NO_LIMITS, DecodeBudget, MediaLimits, check_header, check_measured, video_stream
 from .types import SampledVideo, VideoInfo
 
 # File names that look like media, for walking folders only: what a file *is* is decided by its content.
@@ -112,7 +112,8 @@ def _scan(path: Path, budget: DecodeBudget) -> tuple[VideoInfo, list[int], list[
     max_frames = budget.limits.max_frames
     container, detected = _open(path, budget)
     with container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
+        assert stream is not None, "check_header refuses a file without one"
         ctx = stream.codec_context
         if ctx.width <= 0 or ctx.height <= 0:
             raise CorruptMedia("the video stream has no valid picture size")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from .media_limits import DecodeBudget
+from .media_limits import DecodeBudget, video_stream
 from .types import Frame
 
 SEEKABLE_FORMATS = {"mov", "mp4", "matroska", "webm"}  # demuxers that seek by an index, to a keyframe
@@ -76,7 +76,8 @@ def decoded(container: av.container.InputContainer, budget: DecodeBudget) -> Ite
 
 
 def _prepared(container: av.container.InputContainer, budget: DecodeBudget) -> av.VideoStream:
-    stream = container.streams.video[0]
+    stream = video_stream(container)
+    assert stream is not None, "check_header refuses a file without one"
     stream.thread_type = "AUTO"  # frame + slice threads inside FFmpeg's decoder
     if budget.limits.max_pixels is not None:  # the header may have lied about the picture size
         stream.codec_context.options = {"max_pixels": str(budget.limits.max_pixels)}

@@ -72,16 +72,32 @@ class DecodeBudget:
             raise MediaTooLarge(f"the video decodes to more than {limit / 2**30:.1f} GiB of pictures")
 
 
+def video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
+    """The stream every stage reads: FFmpeg's best video stream (av_find_best_stream: the default one,
+    then the most frames, bitrate and pixels), never a cover picture. Not simply the first: an MKV may
+    carry a one-frame picture track before the video, and an audio file's artwork is a video stream
+    with the attached_pic disposition; either read first made a NO_FACE "video" of one frame."""
+    best = container.streams.best("video")
+    if not isinstance(best, av.VideoStream) or best.disposition & av.stream.Disposition.attached_pic:
+        return None
+    return best
+
+
 def check_header(container: av.container.InputContainer, limits: MediaLimits) -> None:
     """Refuse from the header alone: no video, too many streams, or a declared size, frame count or
     duration over the limits (a 16000x16000 or 10-hour header is refused before anything decodes)."""
     streams = container.streams
-    if not streams.video:
-        kinds: list[str] = sorted({s.type for s in streams}) or ["no streams"]
+    stream = video_stream(container)
+    if stream is None:
+        kinds: list[str] = sorted(
+            {
+                "cover picture" if s.disposition & av.stream.Disposition.attached_pic else s.type
+                for s in streams
+            }
+        ) or ["no streams"]
         raise UnsupportedMedia(f"the file has no video stream (found: {', '.join(kinds)})")
     if limits.max_streams is not None and len(streams) > limits.max_streams:
         raise MediaTooLarge(f"the file has {len(streams)} streams; limit {limits.max_streams}")
-    stream = streams.video[0]
     if stream.codec_context is None:  # found by fuzzing: a stream whose codec FFmpeg cannot decode
         raise UnsupportedMedia("FFmpeg has no decoder for the video stream's codec")
     width, height = stream.codec_context.width, stream.codec_context.height
