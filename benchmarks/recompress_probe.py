@@ -9,12 +9,18 @@ scanned as it is and after a re-encode with libx264 (PyAV) at each CRF (same siz
 each rendition height (CRF 23), through `Detector.analyze` as `scan` serves it (MODEL_PATH, else the
 bundled model). Prints P(fake) per video and pass, and the mean shift of the calibrated log-odds against
 the original. ~3 s per video and pass on 2 cores.
+
+`--fields` adds broadcast-style interlacing: every two frames woven into one (top field from the first,
+bottom from the second, flagged interlaced, half the frame rate, as 1080i is), beside the same half-rate
+video kept progressive (every other frame), so that the difference is the combing alone. The service
+keeps one field of a frame flagged interlaced (`media_decode.deinterlace`, where the figures are).
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -25,19 +31,32 @@ from deepfake_detect.media import VIDEO_SUFFIXES
 from deepfake_detect.pipeline import Detector
 
 
-def reencode(src: Path, dst: Path, crf: int, height: int | None = None) -> None:
+def reencode(src: Path, dst: Path, crf: int, height: int | None = None, fields: str | None = None) -> None:
     """`src` → H.264 at `crf` (yuv420p, preset medium), video only, same frame rate; shrunk to `height`
-    rows (width kept in proportion, even) when given, as a platform's 480p / 360p rendition is. A display
-    rotation is not carried over (none of the probed videos has one)."""
+    rows (width kept in proportion, even) when given, as a platform's 480p / 360p rendition is. fields:
+    "woven" weaves frame pairs into interlaced frames at half the rate, "half" keeps every other frame
+    (its progressive reference). A display rotation is not carried over (no probed video has one)."""
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         s_in = inp.streams.video[0]
         w, h = s_in.codec_context.width, s_in.codec_context.height
         if height and height < h:
             w, h = 2 * round(w * height / h / 2), height - height % 2
-        s_out = out.add_stream("libx264", rate=s_in.average_rate or 25, options={"crf": str(crf)})
+        rate = Fraction(s_in.average_rate or 25) / (2 if fields else 1)
+        options = {"crf": str(crf)} | ({"x264-params": "interlaced=1:tff=1"} if fields == "woven" else {})
+        s_out = out.add_stream("libx264", rate=rate, options=options)
         s_out.width, s_out.height, s_out.pix_fmt = w, h, "yuv420p"
-        for frame in inp.decode(s_in):
-            out.mux(s_out.encode(frame.reformat(width=w, height=h, format="yuv420p")))
+        frames = (f.reformat(width=w, height=h, format="rgb24").to_ndarray() for f in inp.decode(s_in))
+        for i, image in enumerate(frames):  # [h, w, 3]
+            if fields and i % 2 == 0:
+                top = image
+                continue
+            if fields == "woven":  # top field (even rows) from the earlier frame, bottom from this one
+                woven = top.copy()
+                woven[1::2] = image[1::2]
+                image = woven
+            elif fields == "half":
+                image = top
+            out.mux(s_out.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
         out.mux(s_out.encode())
 
 
@@ -51,19 +70,22 @@ def main() -> None:
     parser.add_argument("folders", nargs="+", help="folders of videos (searched recursively)")
     parser.add_argument("--crf", type=int, nargs="+", default=[23, 30, 36], help="libx264 CRFs, same size")
     parser.add_argument("--height", type=int, nargs="*", default=[480, 360], help="renditions at CRF 23")
+    parser.add_argument("--fields", action="store_true", help="add half-rate progressive and woven passes")
     args = parser.parse_args()
-    passes = [(f"CRF {c}", c, None) for c in args.crf] + [(f"{h}p", 23, h) for h in args.height]
+    passes = [(f"CRF {c}", c, None, None) for c in args.crf] + [(f"{h}p", 23, h, None) for h in args.height]
+    if args.fields:
+        passes += [("half rate", 23, None, "half"), ("woven fields", 23, None, "woven")]
     detector = Detector.from_settings(Settings())
     videos = sorted(p for f in args.folders for p in Path(f).rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
-    print("P(fake): original | " + " | ".join(name for name, _, _ in passes), flush=True)
-    shifts: dict[str, list[float]] = {name: [] for name, _, _ in passes}
+    print("P(fake): original | " + " | ".join(name for name, *_ in passes), flush=True)
+    shifts: dict[str, list[float]] = {name: [] for name, *_ in passes}
     with tempfile.TemporaryDirectory() as tmp:
         for video in videos:
             base = detector.analyze(video, video.name).fake_probability
             cells = [f"{base:.3f}" if base is not None else "no face"]
-            for name, crf, height in passes:
+            for name, crf, height, fields in passes:
                 copy = Path(tmp) / "copy.mp4"
-                reencode(video, copy, crf, height)
+                reencode(video, copy, crf, height, fields)
                 p = detector.analyze(copy, video.name).fake_probability
                 if p is not None and base is not None:
                     shifts[name].append(_log_odds(p) - _log_odds(base))

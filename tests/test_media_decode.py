@@ -195,3 +195,33 @@ def test_real_clips_sample_the_pixels_of_a_full_decode(shared_data):
     for path in clips:
         found, _ = both_passes(path, 32)
         assert_same_frames(found[True].frames, found[False].frames)
+
+
+def _combing(image: np.ndarray) -> float:
+    """How much each row differs from the mean of its neighbours: large where two fields are woven."""
+    rows = image.astype(np.float32)
+    return float(np.abs(rows[1:-1] - (rows[:-2] + rows[2:]) / 2).mean())
+
+
+def test_interlaced_frames_are_deinterlaced(tmp_path):
+    """Fields woven from two moments (1080i broadcast) comb every moving edge, which the model reads as
+    manipulation; frames flagged interlaced come out as one field, as smooth as the progressive video."""
+    frames = synthetic.render_frames(320, 240, 40, 1, 0.45, 0)  # a moving face, 25 fps
+    woven = []
+    for first, second in zip(frames[0::2], frames[1::2], strict=True):
+        image = first.copy()
+        image[1::2] = second[1::2]  # bottom field 1/25 s later
+        woven.append(image)
+    interlaced, progressive = tmp_path / "interlaced.mp4", tmp_path / "progressive.mp4"
+    options = {"preset": "veryfast", "crf": "12"}
+    assert write_clip(interlaced, "libx264", options | {"x264-params": "interlaced=1:tff=1"}, woven)
+    assert write_clip(progressive, "libx264", options, frames[0::2])
+    with av.open(str(interlaced)) as container:
+        raw = [f.to_ndarray(format="rgb24") for f in container.decode(video=0) if f.interlaced_frame]
+    assert len(raw) == 20  # the flag survives the encoder, and the raw frames comb
+    out = media.sample_frames(interlaced, 8).frames
+    reference = media.sample_frames(progressive, 8).frames
+    combed = np.mean([_combing(raw[f.index]) for f in out])
+    kept = np.mean([_combing(f.image) for f in out])
+    smooth = np.mean([_combing(f.image) for f in reference])
+    assert combed > 1.5 * smooth and kept < smooth, (combed, kept, smooth)  # measured 8.7, 1.4, 4.3
