@@ -1,5 +1,6 @@
 """The decoding pass decodes less than everything and still gives every sampled frame's exact pixels."""
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -225,3 +226,34 @@ def test_interlaced_frames_are_deinterlaced(tmp_path):
     kept = np.mean([_combing(f.image) for f in out])
     smooth = np.mean([_combing(f.image) for f in reference])
     assert combed > 1.5 * smooth and kept < smooth, (combed, kept, smooth)  # measured 8.7, 1.4, 4.3
+
+
+def test_a_stream_that_changes_size_midway_is_read_at_its_header_size(tmp_path):
+    """Renditions stitched into one stream (HLS downloads, WebRTC recordings) change picture size midway;
+    read as decoded, a face became two tracks and its boxes left the frame the report describes."""
+    raw = b""
+    for i, (w, h) in enumerate(((320, 240), (640, 480))):  # an H.264 stream whose second half is 2x larger
+        part = tmp_path / f"part{i}.h264"
+        with av.open(str(part), "w", format="h264") as out:
+            stream = out.add_stream("libx264", rate=25, options={"preset": "veryfast"})
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            for image in synthetic.render_frames(w, h, 25, 1, 0.45, 0):
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+            out.mux(stream.encode(None))
+        raw += part.read_bytes()
+    (tmp_path / "both.h264").write_bytes(raw)
+    path = tmp_path / "switch.mkv"
+    with av.open(str(tmp_path / "both.h264"), format="h264") as inp, av.open(str(path), "w") as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        stream.time_base = Fraction(1, 25)
+        for i, packet in enumerate(p for p in inp.demux(inp.streams.video[0]) if p.size):
+            packet.stream, packet.pts, packet.dts, packet.time_base = stream, i, i, stream.time_base
+            out.mux(packet)
+    with av.open(str(path)) as container:
+        assert {(f.width, f.height) for f in container.decode(video=0)} == {(320, 240), (640, 480)}
+    video = media.sample_frames(path, 8)
+    assert (video.info.width, video.info.height) == (320, 240) and len(video.frames) == 8
+    assert all(f.image.shape == (240, 320, 3) for f in video.frames)
+    late = video.frames[-1]  # from the 640x480 half, shrunk: the same picture as at 320x240, not garbage
+    expected = synthetic.render_frames(320, 240, 25, 1, 0.45, 0)[late.index - 25]
+    assert np.abs(late.image.astype(int) - expected).mean() < 12

@@ -73,10 +73,16 @@ def deinterlace(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image[0::2], (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
-    image: np.ndarray = frame.to_ndarray(format="rgb24")  # [H, W, 3]
+def to_rgb(frame: av.VideoFrame, rotation: int, size: tuple[int, int] | None = None) -> np.ndarray:
+    """The frame as [H, W, 3] RGB, upright, one field if interlaced, and at `size` (width, height: the
+    stream's header size) if it has another: streams stitched from a stream's renditions (HLS, WebRTC
+    recordings) change size midway, and boxes, tracks and the report all speak in one size."""
+    image: np.ndarray = frame.to_ndarray(format="rgb24")  # [h, w, 3]
     if frame.interlaced_frame:
         image = deinterlace(image)
+    if size is not None and (frame.width, frame.height) != size:
+        shrink = frame.width * frame.height > size[0] * size[1]
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     if rotation:
         image = np.ascontiguousarray(np.rot90(image, k=-(rotation // 90)))  # clockwise
     return image
@@ -121,6 +127,7 @@ def collect(
     """
     stream = _prepared(container, budget)
     ctx = stream.codec_context
+    size = (ctx.width, ctx.height)  # the header's, as the report says; decoding may change ctx's
     tb = float(stream.time_base) if stream.time_base else 0.0
     targets = sorted(wanted)  # still to come out, first first
     formats = set(container.format.name.split(","))
@@ -161,7 +168,8 @@ def collect(
                     latest = frame.pts if frame.pts is not None else latest
                     if frame.pts in wanted:
                         timestamp = round((frame.pts - first_pts) * tb, 4)
-                        out.frames.append(Frame(wanted[frame.pts], timestamp, to_rgb(frame, out.rotation)))
+                        image = to_rgb(frame, out.rotation, size)
+                        out.frames.append(Frame(wanted[frame.pts], timestamp, image))
                     while targets and frame.pts is not None and targets[0] <= frame.pts:
                         targets.pop(0)  # out, or passed without coming out
                 if not targets:
