@@ -104,13 +104,30 @@ def test_wrong_field_name(client, video_short, route):
 @UPLOAD_ROUTES
 def test_file_sent_as_a_text_field(client, route):
     body = assert_problem(post_raw(client, raw_multipart([(b"file", None, TEXT)]), route), 422)
-    assert "Expected UploadFile" in body["detail"]
+    assert "form field(s) file hold text, not a file (send the video as multipart/form-data" in body["detail"]
 
 
 @UPLOAD_ROUTES
 def test_not_multipart_at_all(client, route):
-    assert_problem(client.post(route, json={"file": "video.mp4"}), 422)
+    body = assert_problem(client.post(route, json={"file": "video.mp4"}), 422)
+    assert body["detail"].startswith("the body is application/json, not multipart; missing form field(s)")
     assert_problem(client.post(route, content=b"\x00" * 100, headers={"content-type": "video/mp4"}), 422)
+
+
+def test_raw_video_body_says_what_to_send(client, video_short):
+    """`curl --data-binary @video.mp4`, a common first try: the answer names the fix."""
+    headers = {"content-type": "video/mp4"}
+    response = client.post("/predict", content=video_short.read_bytes(), headers=headers)
+    assert assert_problem(response, 422)["detail"] == (
+        "the body is video/mp4, not multipart; missing form field(s): file "
+        "(send the video as multipart/form-data field 'file', e.g. curl -F file=@video.mp4)"
+    )
+
+
+def test_batch_hint_names_its_own_field(client, video_short):
+    response = client.post("/predict/batch", files={"file": ("a.mp4", video_short.read_bytes())})
+    detail = assert_problem(response, 422)["detail"]
+    assert "missing form field(s): files" in detail and "curl -F files=@a.mp4 -F files=@b.mp4" in detail
 
 
 @UPLOAD_ROUTES

@@ -89,17 +89,30 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return response
 
 
+# How each upload field is sent, for a request that lacks it or sends text in its place.
+_UPLOAD_HINTS = {
+    "file": "send the video as multipart/form-data field 'file', e.g. curl -F file=@video.mp4",
+    "files": "send the videos as repeated multipart/form-data fields 'files', "
+    "e.g. curl -F files=@a.mp4 -F files=@b.mp4",
+}
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
-    missing = [e["loc"][-1] for e in errors if e["msg"] == "Field required" and e["loc"]]
-    detail = (
-        f"missing form field(s): {', '.join(map(str, missing))} (send the video as multipart field "
-        "'file', e.g. curl -F file=@video.mp4)"
-        if missing
-        else "the request is not valid: "
-        + "; ".join(f"{e['loc'][-1] if e['loc'] else 'body'}: {e['msg']}" for e in errors)[:500]
-    )
-    return problem(422, "Invalid request", detail, "invalid-request", request.url.path, errors=errors)
+    missing = [str(e["loc"][-1]) for e in errors if e["msg"] == "Field required" and e["loc"]]
+    as_text = [str(e["loc"][-1]) for e in errors if "Expected UploadFile" in e["msg"] and e["loc"]]
+    if missing or as_text:
+        found = [f"missing form field(s): {', '.join(missing)}"] if missing else []
+        found += [f"form field(s) {', '.join(as_text)} hold text, not a file"] if as_text else []
+        hints = [_UPLOAD_HINTS[f] for f in dict.fromkeys(missing + as_text) if f in _UPLOAD_HINTS]
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = "" if kind == "multipart/form-data" else f"the body is {kind or 'not typed'}, not multipart; "
+        detail = body + "; ".join(found) + (f" ({'; '.join(hints)})" if hints else "")
+    else:
+        detail = "the request is not valid: " + "; ".join(
+            f"{e['loc'][-1] if e['loc'] else 'body'}: {e['msg']}" for e in errors
+        )
+    return problem(422, "Invalid request", detail[:600], "invalid-request", request.url.path, errors=errors)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
