@@ -71,6 +71,19 @@ def test_idempotency_key_returns_the_same_job(jobs_client, video_short, video_mp
     assert len(client.get("/jobs").json()["items"]) == 2
 
 
+def test_history_finds_a_files_earlier_jobs_by_its_sha256(jobs_client, video_short, video_mp4):
+    """A platform asks "was this file analysed before?" with a hash it computed, before uploading it."""
+    client = jobs_client(job_workers=0)
+    short = [submit(client, video_short)["id"] for _ in range(2)]
+    submit(client, video_mp4)
+    digest = hashlib.sha256(video_short.read_bytes()).hexdigest()
+    found = client.get("/jobs", params={"sha256": digest.upper()}).json()["items"]  # any case
+    assert [j["id"] for j in found] == short[::-1] and {j["upload_sha256"] for j in found} == {digest}
+    assert client.get("/jobs", params={"sha256": "0" * 64}).json()["items"] == []
+    bad = client.get("/jobs", params={"sha256": "not-a-hash"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
+
+
 def test_a_reused_key_that_loses_the_race_is_checked_too(
     jobs_client, video_short, video_mp4, monkeypatch, tmp_path
 ):

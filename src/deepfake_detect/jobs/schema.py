@@ -106,6 +106,7 @@ class Job(Base):
         UniqueConstraint("owner", "idempotency_key"),
         Index(None, "state", "lease_expires_at"),
         Index(None, "owner", "state"),
+        Index(None, "owner", "upload_sha256"),  # "has this file been analysed?" (GET /jobs?sha256=)
         Index(None, "webhook_state", "webhook_next_at"),
         Index(None, "finished_at"),
     )

@@ -31,6 +31,7 @@ class JobFilter:
     prediction: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    upload_sha256: str | None = None  # lower-case hex
 
 
 class JobStore(LeaseWrites):
@@ -113,6 +114,8 @@ class JobStore(LeaseWrites):
             query = query.where(Job.created_at >= where.created_after)
         if where.created_before:
             query = query.where(Job.created_at < where.created_before)
+        if where.upload_sha256:
+            query = query.where(Job.upload_sha256 == where.upload_sha256)
         if cursor:
             query = query.where(Job.id < cursor)
         with self.session() as s:

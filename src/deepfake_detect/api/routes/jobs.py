@@ -156,11 +156,24 @@ def list_jobs(
     cursor: Annotated[
         str | None, Query(max_length=64, description="next_cursor of the previous page")
     ] = None,
+    sha256: Annotated[
+        str | None,
+        Query(
+            pattern="^[0-9a-fA-F]{64}$",
+            description="Only jobs of the file with this SHA-256 (`sha256sum clip.mp4`): analysed before?",
+        ),
+    ] = None,
 ) -> JobPage:
     """This caller's jobs, newest first, `limit` at a time; follow `next_cursor` for older ones."""
     if cursor is not None and not cursor.isalnum():
         raise InvalidRequest("cursor must be the next_cursor of a previous page")
-    where = JobFilter(tuple(state or ()), prediction, _utc(created_after), _utc(created_before))
+    where = JobFilter(
+        tuple(state or ()),
+        prediction,
+        _utc(created_after),
+        _utc(created_before),
+        sha256.lower() if sha256 else None,
+    )
     items, next_cursor = jobs.store.list_jobs(caller.owner, where, cursor, limit)
     return JobPage(items=[summary(j) for j in items], next_cursor=next_cursor)
 
