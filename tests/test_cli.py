@@ -1,3 +1,4 @@
+import hashlib
 import json
 import subprocess
 import sys
@@ -17,6 +18,7 @@ def test_scan_json_gives_one_object_per_file(tiny_checkpoint, video_mp4, video_n
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [Path(r["path"]).name for r in rows] == ["one_face.mp4", "no_face.mp4", "text.mp4"]
     assert 0 <= rows[0]["fake_probability"] <= 1 and rows[0]["faces"] == 1
+    assert rows[0]["sha256"] == hashlib.sha256(video_mp4.read_bytes()).hexdigest()
     assert rows[1]["fake_probability"] is None and "no face" in rows[1]["reason"]
     assert rows[2]["fake_probability"] is None and "not a video" in rows[2]["reason"]
 

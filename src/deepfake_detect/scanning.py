@@ -44,6 +44,7 @@ def scan_row(
         "frames": report.frames_analyzed,
         "seconds": report.timings.total_s,
         "reason": report.message,
+        "sha256": report.video.sha256,  # the exact file judged: for chain of custody and de-duplication
     }
     if full:
         row["report"] = report.model_dump(mode="json")
