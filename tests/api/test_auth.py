@@ -47,7 +47,8 @@ def test_without_keys_the_service_is_open_and_says_so(jobs_client, video_short):
 
 def test_keys_are_required_except_on_probes_and_docs(jobs_client, key_file):
     client = jobs_client(api_keys_file=key_file, job_workers=0)
-    for path in ("/", "/health", "/livez", "/readyz", "/docs", "/openapi.json"):
+    docs_files = ("/static-offline-docs/swagger-ui-bundle.js", "/static-offline-docs/swagger-ui.css")
+    for path in ("/", "/health", "/livez", "/readyz", "/docs", *docs_files, "/openapi.json"):
         assert client.get(path).status_code == 200, path
     for method, path in (("GET", "/info"), ("GET", "/jobs"), ("POST", "/predict"), ("GET", "/metrics")):
         r = client.request(method, path)

@@ -251,6 +251,14 @@ def test_report_downloads_and_prints(tab, analysed, tmp_path):
     assert page.locator(".report img").count() == 4  # thumbnail + heatmap per face
 
 
+def test_api_docs_render_without_other_sites(tab):
+    """/docs draws the API from files the service serves: nothing from a CDN (Tab fails on it)."""
+    page = tab.page
+    page.goto(f"{tab.base}/docs")
+    page.wait_for_selector(".opblock-summary-path:has-text('/predict/batch')")
+    assert page.locator(".opblock").count() >= 10
+
+
 def test_phone_width(browser, server, analysed):
     tab = Tab(browser, server, width=390)
     for path in ("/ui", f"/ui/jobs/{analysed['id']}", "/ui/history"):

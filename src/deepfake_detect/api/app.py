@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from .. import __version__, web
 from ..config import Settings, get_settings
@@ -50,8 +51,15 @@ def create_app(
         job_runtime.stop()
         service.shutdown()
 
-    app = FastAPI(
-        title="Deepfake Detection API", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    # /docs loads Swagger UI from the installed package: FastAPI's default page fetches it from a CDN,
+    # blank on an air-gapped network and a request to a third party from every reader. No /redoc: ReDoc
+    # still fetches its logo from its own CDN.
+    app = FastAPIOffline(
+        title="Deepfake Detection API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        redoc_url=None,
     )
     app.state.service = service
     app.state.jobs = job_runtime
