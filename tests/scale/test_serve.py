@@ -67,6 +67,8 @@ def test_predict_answers_as_the_single_process_server(served, video_mp4, tiny_de
     assert [f["observations"] for f in got["faces"]] == [f["observations"] for f in want["faces"]]
     health = served.get("/health").json()
     assert health["status"] == "healthy" and health["model_id"] == want["model_id"]
+    assert got["video"]["sha256"] == want["video"]["sha256"]  # the replica hashed the file it was sent
+    assert served.get("/static-offline-docs/swagger-ui.css").status_code == 200  # /docs' files, via Serve
 
 
 def test_errors_are_the_same_problems(served, text_as_mp4):
