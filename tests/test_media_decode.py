@@ -228,7 +228,7 @@ def test_interlaced_frames_are_deinterlaced(tmp_path):
     assert combed > 1.5 * smooth and kept < smooth, (combed, kept, smooth)  # measured 8.7, 1.4, 4.3
 
 
-def test_a_stream_that_changes_size_midway_is_read_at_its_header_size(tmp_path):
+def test_a_stream_that_changes_size_midway_is_read_at_its_first_size(tmp_path):
     """Renditions stitched into one stream (HLS downloads, WebRTC recordings) change picture size midway;
     read as decoded, a face became two tracks and its boxes left the frame the report describes."""
     raw = b""

@@ -233,7 +233,11 @@ def read_frames(
         found = _decode_pass(path, budget, wanted, keys, pts[0], fast=False, order=pts)
     if not found.frames:
         raise CorruptMedia("no frame of the video could be decoded")
-    return SampledVideo(info=_with_rotation(info, found.rotation), frames=found.frames)
+    info = _with_rotation(info, found.rotation)
+    height, width = found.frames[0].image.shape[:2]
+    if (info.width, info.height) != (width, height):  # a header that disagrees with the pictures
+        info = replace(info, width=width, height=height)  # the report gives the size analysed
+    return SampledVideo(info=info, frames=found.frames)
 
 
 def _decode_pass(

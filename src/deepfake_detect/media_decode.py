@@ -75,7 +75,7 @@ def deinterlace(image: np.ndarray) -> np.ndarray:
 
 def to_rgb(frame: av.VideoFrame, rotation: int, size: tuple[int, int] | None = None) -> np.ndarray:
     """The frame as [H, W, 3] RGB, upright, one field if interlaced, and at `size` (width, height: the
-    stream's header size) if it has another: streams stitched from a stream's renditions (HLS, WebRTC
+    video's first frame's) if it has another: streams stitched from renditions (HLS downloads, WebRTC
     recordings) change size midway, and boxes, tracks and the report all speak in one size."""
     image: np.ndarray = frame.to_ndarray(format="rgb24")  # [h, w, 3]
     if frame.interlaced_frame:
@@ -127,7 +127,7 @@ def collect(
     """
     stream = _prepared(container, budget)
     ctx = stream.codec_context
-    size = (ctx.width, ctx.height)  # the header's, as the report says; decoding may change ctx's
+    size: tuple[int, int] | None = None  # the first decoded frame's (width, height): every frame's
     tb = float(stream.time_base) if stream.time_base else 0.0
     targets = sorted(wanted)  # still to come out, first first
     formats = set(container.format.name.split(","))
@@ -162,6 +162,7 @@ def collect(
                         continue
                     if first:
                         out.rotation, first = clockwise_rotation(frame), False
+                        size = (frame.width, frame.height)
                     if frame.pts is not None and latest is not None and frame.pts < latest:
                         out.reordered = True
                         return out
