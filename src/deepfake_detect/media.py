@@ -15,7 +15,6 @@ decodes once, leaving undecoded what those frames do not need (unreferenced fram
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -28,6 +27,7 @@ import numpy as np
 
 from .containers import OPEN_OPTIONS, DetectedContainer, detect_container
 from .errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
+from .hashing import file_sha256
 from .media_decode import Pass, clockwise_rotation, collect, decoded
 from .media_limits import NO_LIMITS, DecodeBudget, MediaLimits, check_header, check_measured, video_stream
 from .types import SampledVideo, VideoInfo
@@ -155,16 +155,10 @@ def _scan(path: Path, budget: DecodeBudget) -> tuple[VideoInfo, list[int], list[
             frame_count=len(pts),
             fps=float(stream.average_rate) if stream.average_rate else None,
             size_bytes=path.stat().st_size,
-            sha256=_sha256(path),
+            sha256=file_sha256(path),
         )
     check_measured(info, budget.limits)
     return info, pts, sorted(set(keys))
-
-
-def _sha256(path: Path) -> str:
-    """The file's SHA-256, for the report (1.5 GB/s here: 0.3 s for a 500 MB upload, next to its decode)."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _with_rotation(info: VideoInfo, rotation: int) -> VideoInfo:

@@ -46,7 +46,8 @@ import torch
 
 from ..config import Settings
 from ..faces import FaceSpec
-from ..models.checkpoint import LoadedModel, file_sha256
+from ..hashing import file_sha256
+from ..models.checkpoint import LoadedModel
 from ..report import RuntimeInfo
 from ..verdict import TrackScore
 from .backends import OnnxFeatures, ReleasedCNN, TorchFeatures, export_onnx, quantize_int8

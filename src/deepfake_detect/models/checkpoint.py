@@ -11,7 +11,6 @@ there is no fallback to random weights.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import CheckpointError
+from ..hashing import file_sha256
 from .cnn_lstm import CnnLstm
 from .registry import ModelConfig, create_model, seed_config
 
@@ -47,11 +47,6 @@ class LoadedModel:
     @property
     def model_id(self) -> str:
         return f"{self.config.arch}-{self.sha256[:12]}"
-
-
-def file_sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _unwrap(obj) -> dict[str, torch.Tensor]:
