@@ -88,11 +88,14 @@ def build_tracks(
                 tracks.append(track)
                 last_seen.append(position)
     needed = min(min_length, len(detections))
-    kept = [t for t in tracks if len(t) >= needed]
-    # Stable ids in order of appearance, largest-first would depend on noise.
-    for new_id, t in enumerate(kept):
+    return _renumbered([t for t in tracks if len(t) >= needed])
+
+
+def _renumbered(tracks: list[FaceTrack]) -> list[FaceTrack]:
+    """Ids 0, 1, ... in order of appearance (stable: largest-first would depend on noise)."""
+    for new_id, t in enumerate(tracks):
         t.track_id = new_id
-    return kept
+    return tracks
 
 
 def most_prominent(tracks: list[FaceTrack], limit: int) -> list[FaceTrack]:
@@ -112,7 +115,4 @@ def most_prominent(tracks: list[FaceTrack], limit: int) -> list[FaceTrack]:
     def prominence(t: FaceTrack) -> tuple[int, float]:
         return len(t), float(np.median([d.size for d in t.detections]))
 
-    kept = sorted(sorted(tracks, key=prominence, reverse=True)[:limit], key=lambda t: t.track_id)
-    for new_id, t in enumerate(kept):
-        t.track_id = new_id
-    return kept
+    return _renumbered(sorted(sorted(tracks, key=prominence, reverse=True)[:limit], key=lambda t: t.track_id))
