@@ -126,9 +126,12 @@ def test_history_pages_with_a_cursor_and_filters(jobs_client, video_short, video
     newer = client.get("/jobs", params={"created_after": cut}).json()["items"]
     older = client.get("/jobs", params={"created_before": cut}).json()["items"]
     assert {j["id"] for j in newer} == set(ids[2:]) and {j["id"] for j in older} == set(ids[:2])
-    bad = client.get("/jobs", params={"cursor": "../etc"})
-    assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
-    assert client.get("/jobs", params={"state": "lost"}).status_code == 422
+    for mangled in ("../etc", "0", page1["next_cursor"][:-1], page1["next_cursor"].upper()):
+        bad = client.get("/jobs", params={"cursor": mangled})  # not an empty last page: an error
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
+        assert "next_cursor" in bad.json()["detail"]
+    lost = client.get("/jobs", params={"state": ["succeeded", "lost"]})
+    assert lost.status_code == 422 and lost.json()["detail"].startswith("the request is not valid: state:")
 
 
 def test_cancel_a_queued_job_and_delete_a_finished_one(jobs_client, video_short, tmp_path):

@@ -97,10 +97,16 @@ _UPLOAD_HINTS = {
 }
 
 
+def _field(loc: list) -> str:
+    """The parameter a validation error is about: ["query", "state", 0] -> "state" (not the item's 0)."""
+    names = [str(part) for part in loc[1:] if isinstance(part, str)]
+    return names[-1] if names else "body"
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
-    missing = [str(e["loc"][-1]) for e in errors if e["msg"] == "Field required" and e["loc"]]
-    as_text = [str(e["loc"][-1]) for e in errors if "Expected UploadFile" in e["msg"] and e["loc"]]
+    missing = [_field(e["loc"]) for e in errors if e["msg"] == "Field required" and e["loc"]]
+    as_text = [_field(e["loc"]) for e in errors if "Expected UploadFile" in e["msg"] and e["loc"]]
     if missing or as_text:
         found = [f"missing form field(s): {', '.join(missing)}"] if missing else []
         found += [f"form field(s) {', '.join(as_text)} hold text, not a file"] if as_text else []
@@ -109,9 +115,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         body = "" if kind == "multipart/form-data" else f"the body is {kind or 'not typed'}, not multipart; "
         detail = body + "; ".join(found) + (f" ({'; '.join(hints)})" if hints else "")
     else:
-        detail = "the request is not valid: " + "; ".join(
-            f"{e['loc'][-1] if e['loc'] else 'body'}: {e['msg']}" for e in errors
-        )
+        detail = "the request is not valid: " + "; ".join(f"{_field(e['loc'])}: {e['msg']}" for e in errors)
     return problem(422, "Invalid request", detail[:600], "invalid-request", request.url.path, errors=errors)
 
 

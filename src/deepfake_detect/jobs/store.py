@@ -20,6 +20,9 @@ from .schema import ACTIVE, Job, WebhookAttempt, utcnow
 TERMINAL_WEBHOOK_EVENTS = {"succeeded": "job.succeeded", "failed": "job.failed", "cancelled": "job.cancelled"}
 
 
+JOB_ID_PATTERN = "^[0-9a-f]{28}$"  # what new_job_id makes; a history cursor is one of these
+
+
 def new_job_id() -> str:
     """28 hex characters: milliseconds since the epoch, then 64 random bits (sorts by creation)."""
     return f"{int(time.time() * 1000):012x}{secrets.token_hex(8)}"

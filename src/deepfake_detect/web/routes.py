@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from ..api.auth import KEY_COOKIE, Caller, authenticate
 from ..api.deps import EvidenceDep, JobsDep, ServiceDep
 from ..errors import DetectorError, Unauthorized
-from ..jobs.store import JobFilter
+from ..jobs.store import JOB_ID_PATTERN, JobFilter
 from ..jobs.views import summary, view
 from ..report import VideoReport
 from . import views
@@ -119,7 +119,7 @@ def history(
     request: Request,
     jobs: JobsDep,
     verdict: Annotated[Literal["", "REAL", "FAKE", "NO_FACE"], Query()] = "",
-    cursor: Annotated[str | None, Query(max_length=64, pattern="^[0-9a-fA-F]*$")] = None,
+    cursor: Annotated[str | None, Query(pattern=f"^({JOB_ID_PATTERN[1:-1]})?$")] = None,
 ) -> Response:
     caller = caller_or_login(request)
     if isinstance(caller, Response):

@@ -7,6 +7,7 @@ curl -s http://localhost:8000/jobs/<id>                         # state, progres
 from __future__ import annotations
 
 import mimetypes
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -16,7 +17,7 @@ from fastapi.responses import FileResponse
 
 from ...errors import IdempotencyKeyReused, InvalidRequest, InvalidUpload, JobNotFound
 from ...jobs.schema import ACTIVE, Job
-from ...jobs.store import JobFilter, new_job_id
+from ...jobs.store import JOB_ID_PATTERN, JobFilter, new_job_id
 from ...jobs.views import JobPage, JobState, JobView, summary, view
 from ...jobs.webhooks import check_callback_url
 from ..deps import CallerDep, EvidenceDep, JobsDep, ServiceDep, SettingsDep
@@ -165,8 +166,9 @@ def list_jobs(
     ] = None,
 ) -> JobPage:
     """This caller's jobs, newest first, `limit` at a time; follow `next_cursor` for older ones."""
-    if cursor is not None and not cursor.isalnum():
-        raise InvalidRequest("cursor must be the next_cursor of a previous page")
+    # A cursor is a job id, compared as text: a mangled one would silently end the history early.
+    if cursor is not None and not re.fullmatch(JOB_ID_PATTERN, cursor):
+        raise InvalidRequest(f"cursor {cursor[:64]!r} is not a next_cursor of this service (28 hex digits)")
     where = JobFilter(
         tuple(state or ()),
         prediction,
