@@ -121,6 +121,10 @@ def test_evidence_errors_say_what_is_missing(client, two_faces_job, video_short,
         assert r.status_code == status, (path, r.text)
         assert r.headers["content-type"].startswith(PROBLEM) and r.json()["type"].endswith(slug), path
     assert "keep_upload=true" in client.get(f"/jobs/{not_kept['id']}/faces/0/crop").json()["detail"]
+    frames = ", ".join(str(o["frame_index"]) for o in two_faces_job["result"]["faces"][0]["observations"])
+    for route in ("crop", "explain"):  # the 404 lists the frames there are, to pick from
+        detail = client.get(f"/jobs/{job_id}/faces/0/{route}?frame=99999").json()["detail"]
+        assert detail.endswith(f"(its frames: {frames})"), detail
 
 
 def test_explanations_need_the_model_that_made_the_result(tmp_path, two_faces_job, app_settings_factory):

@@ -32,13 +32,6 @@ class TrackCrops:
     frame_indices: list[int]  # [T] one per observation, in time order
     crops: np.ndarray  # [T, S, S, 3] uint8 RGB, the model's input crops
 
-    def position(self, frame_index: int) -> int | None:
-        """Where `frame_index` is among this track's observations, or None."""
-        try:
-            return self.frame_indices.index(frame_index)
-        except ValueError:
-            return None
-
     @property
     def nbytes(self) -> int:
         return int(self.crops.nbytes)

@@ -96,6 +96,15 @@ def most_suspicious(face: FaceTrackReport, top: int) -> list[FaceObservation]:
     return sorted(face.observations, key=lambda o: (-o.fake_probability, o.frame_index))[:top]
 
 
+def observation(face: FaceTrackReport, frame: int) -> FaceObservation:
+    """Face `face`'s observation in frame `frame`; the 404 names the frames it has, to pick from."""
+    for o in face.observations:
+        if o.frame_index == frame:
+            return o
+    frames = ", ".join(str(o.frame_index) for o in face.observations)
+    raise EvidenceNotFound(f"face {face.track_id} was not analysed in frame {frame} (its frames: {frames})")
+
+
 class EvidenceService:
     def __init__(self, max_jobs: int = 4, max_explanations: int = 64):
         self.crops_cache: LruCache[dict[int, TrackCrops]] = LruCache(max_jobs)
@@ -121,12 +130,9 @@ class EvidenceService:
     def crop(self, video: AnalysedVideo, detector: Detector, track_id: int, frame: int | None) -> np.ndarray:
         """One crop [S, S, 3] uint8: of frame `frame`, or the face's representative one."""
         face = face_of(video.report, track_id)
-        frame = representative(face).frame_index if frame is None else frame
-        track = self.crops(video, detector)[track_id]
-        position = track.position(frame)
-        if position is None:
-            raise EvidenceNotFound(f"face {track_id} was not analysed in frame {frame}")
-        return track.crops[position]
+        frame = (representative(face) if frame is None else observation(face, frame)).frame_index
+        track = self.crops(video, detector)[track_id]  # one crop per observation of the report
+        return track.crops[track.frame_indices.index(frame)]
 
     def explain(
         self, video: AnalysedVideo, detector: Detector, track_id: int, top: int = 3, frame: int | None = None
@@ -136,9 +142,7 @@ class EvidenceService:
         if frame is None:
             chosen = most_suspicious(face, top)
         else:
-            chosen = [o for o in face.observations if o.frame_index == frame]
-            if not chosen:
-                raise EvidenceNotFound(f"face {track_id} was not analysed in frame {frame}")
+            chosen = [observation(face, frame)]
         key = (video.job_id, track_id, detector.loaded.sha256, tuple(o.frame_index for o in chosen))
         return self.explanations.get(key, lambda: self._explain(video, detector, face, chosen))
 
