@@ -33,11 +33,13 @@ def test_scan_plots_a_timeline_per_video(tiny_checkpoint, video_two_faces, tmp_p
 def test_scan_table_and_folder_expansion(tiny_checkpoint, video_mp4, tmp_path, capsys):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "clip.mov").write_bytes(video_mp4.read_bytes())
+    (tmp_path / "top.mp4").write_bytes(video_mp4.read_bytes())
     (tmp_path / "notes.txt").write_text("ignored")
-    assert expand_paths([str(tmp_path)]) == [tmp_path / "sub" / "clip.mov"]
+    assert expand_paths([str(tmp_path)]) == [tmp_path / "sub" / "clip.mov", tmp_path / "top.mp4"]
     assert main(["scan", "--frames", "4", "--model", str(tiny_checkpoint), str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "clip.mov" in out and ("REAL" in out or "FAKE" in out)
+    assert "│ sub/clip.mov " in out and "files under" in out  # relative to the folder, on one line
 
 
 def test_scan_refuses_a_missing_model(video_mp4, tmp_path, capsys):

@@ -144,19 +144,25 @@ def _check_model(settings) -> None:
 
 
 def _print_table(rows: list[dict], threshold: float, model_id: str) -> None:
+    """Paths shown under their common folder (named in the caption): at a terminal's 80 columns the
+    full path of a file in a folder left the name 12 characters a line."""
+    import os
+
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"model {model_id} - threshold {threshold:.3f}")
-    table.add_column("file", overflow="fold")
-    for col in ("verdict", "P(fake)", "faces", "frames", "time (s)", "note"):
-        table.add_column(col)
+    root = os.path.commonpath([os.path.dirname(os.path.abspath(r["path"])) for r in rows]) if rows else ""
+    table = Table(title=f"model {model_id} - threshold {threshold:.3f}", caption=f"files under {root}")
+    table.add_column("file", overflow="fold", ratio=2)
+    for col in ("verdict", "P(fake)", "faces", "frames", "time (s)"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("note", overflow="fold", ratio=3)
     styles = {"FAKE": "bold red", "REAL": "green"}
     for r in rows:
         p = r["fake_probability"]
         verdict = r["prediction"] or "ERROR"
         table.add_row(
-            r["path"],
+            os.path.relpath(os.path.abspath(r["path"]), root),
             f"[{styles.get(verdict, 'yellow')}]{verdict}[/]",
             "-" if p is None else f"{p:.3f}",
             str(r.get("faces", "-")),
