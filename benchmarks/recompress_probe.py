@@ -14,6 +14,11 @@ the original. ~3 s per video and pass on 2 cores.
 bottom from the second, flagged interlaced, half the frame rate, as 1080i is), beside the same half-rate
 video kept progressive (every other frame), so that the difference is the combing alone. The service
 keeps one field of a frame flagged interlaced (`media_decode.deinterlace`, where the figures are).
+
+`--hdr` adds the video as a phone records it in HDR (HEVC 10-bit, BT.2020, HLG: SDR white at 75 %
+signal, BT.2408), read as the service reads it (tone-mapped back to SDR, `media_color`) and as an
+HDR-unaware reader would, beside an SDR HEVC copy at the same CRF (so that the codec is not the
+difference).
 """
 
 from __future__ import annotations
@@ -26,9 +31,34 @@ from pathlib import Path
 import av
 import numpy as np
 
+from deepfake_detect import media_decode
 from deepfake_detect.config import Settings
 from deepfake_detect.media import VIDEO_SUFFIXES
+from deepfake_detect.media_color import HLG, sdr_to_hdr
 from deepfake_detect.pipeline import Detector
+
+
+def hevc(src: Path, dst: Path, crf: int, hdr: bool) -> None:
+    """`src` → HEVC (libx265) at `crf`: 8-bit SDR, or 10-bit HLG tagged as phones tag it."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mov") as out:
+        s_in = inp.streams.video[0]
+        w, h = s_in.codec_context.width // 2 * 2, s_in.codec_context.height // 2 * 2
+        options = {"crf": str(crf), "x265-params": "log-level=error"}
+        s_out = out.add_stream("libx265", rate=Fraction(s_in.average_rate or 25), options=options)
+        s_out.width, s_out.height = w, h
+        s_out.pix_fmt = "yuv420p10le" if hdr else "yuv420p"
+        if hdr:  # BT.2020 non-constant luminance, BT.2020 primaries, ARIB STD-B67 (HLG)
+            s_out.codec_context.colorspace, s_out.codec_context.color_primaries = 9, 9
+            s_out.codec_context.color_trc = 18
+        for frame in inp.decode(s_in):
+            image = frame.to_ndarray(format="rgb24")[:h, :w]
+            if hdr:
+                frame = av.VideoFrame.from_ndarray(sdr_to_hdr(image, HLG), format="rgb48le")
+                frame = frame.reformat(format="yuv420p10le", dst_colorspace="bt2020")
+            else:
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            out.mux(s_out.encode(frame))
+        out.mux(s_out.encode())
 
 
 def reencode(src: Path, dst: Path, crf: int, height: int | None = None, fields: str | None = None) -> None:
@@ -60,6 +90,18 @@ def reencode(src: Path, dst: Path, crf: int, height: int | None = None, fields: 
         out.mux(s_out.encode())
 
 
+def analyze_as_read(detector: Detector, path: Path, name: str, tone_map: bool = True) -> float | None:
+    """P(fake) of `path`; tone_map=False reads HDR frames as an HDR-unaware reader does."""
+    if tone_map:
+        return detector.analyze(path, name).fake_probability
+    transfer = media_decode.hdr_transfer
+    media_decode.hdr_transfer = lambda frame: None  # type: ignore[assignment]
+    try:
+        return detector.analyze(path, name).fake_probability
+    finally:
+        media_decode.hdr_transfer = transfer
+
+
 def _log_odds(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return float(np.log(p / (1 - p)))
@@ -68,13 +110,16 @@ def _log_odds(p: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", help="folders of videos (searched recursively)")
-    parser.add_argument("--crf", type=int, nargs="+", default=[23, 30, 36], help="libx264 CRFs, same size")
+    parser.add_argument("--crf", type=int, nargs="*", default=[23, 30, 36], help="libx264 CRFs, same size")
     parser.add_argument("--height", type=int, nargs="*", default=[480, 360], help="renditions at CRF 23")
     parser.add_argument("--fields", action="store_true", help="add half-rate progressive and woven passes")
+    parser.add_argument("--hdr", action="store_true", help="add HEVC SDR and HLG passes (tone-mapped or not)")
     args = parser.parse_args()
     passes = [(f"CRF {c}", c, None, None) for c in args.crf] + [(f"{h}p", 23, h, None) for h in args.height]
     if args.fields:
         passes += [("half rate", 23, None, "half"), ("woven fields", 23, None, "woven")]
+    if args.hdr:
+        passes += [("HEVC SDR", 23, None, "sdr"), ("HLG", 23, None, "hlg"), ("HLG unmapped", 23, None, "raw")]
     detector = Detector.from_settings(Settings())
     videos = sorted(p for f in args.folders for p in Path(f).rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
     print("P(fake): original | " + " | ".join(name for name, *_ in passes), flush=True)
@@ -85,8 +130,11 @@ def main() -> None:
             cells = [f"{base:.3f}" if base is not None else "no face"]
             for name, crf, height, fields in passes:
                 copy = Path(tmp) / "copy.mp4"
-                reencode(video, copy, crf, height, fields)
-                p = detector.analyze(copy, video.name).fake_probability
+                if fields in ("sdr", "hlg", "raw"):
+                    hevc(video, copy, crf, hdr=fields != "sdr")
+                else:
+                    reencode(video, copy, crf, height, fields)
+                p = analyze_as_read(detector, copy, video.name, tone_map=fields != "raw")
                 if p is not None and base is not None:
                     shifts[name].append(_log_odds(p) - _log_odds(base))
                 cells.append(f"{p:.3f}" if p is not None else "no face")

@@ -30,6 +30,7 @@ import av
 import cv2
 import numpy as np
 
+from .media_color import hdr_to_sdr, hdr_transfer
 from .media_limits import DecodeBudget, video_stream
 from .types import Frame
 
@@ -74,10 +75,11 @@ def deinterlace(image: np.ndarray) -> np.ndarray:
 
 
 def to_rgb(frame: av.VideoFrame, rotation: int, size: tuple[int, int] | None = None) -> np.ndarray:
-    """The frame as [H, W, 3] RGB, upright, one field if interlaced, and at `size` (width, height: the
-    video's first frame's) if it has another: streams stitched from renditions (HLS downloads, WebRTC
-    recordings) change size midway, and boxes, tracks and the report all speak in one size."""
-    image: np.ndarray = frame.to_ndarray(format="rgb24")  # [h, w, 3]
+    """The frame as [H, W, 3] RGB, SDR (HDR tone-mapped: `media_color`), upright, one field if
+    interlaced, and at `size` (width, height: the video's first frame's) if it has another: streams
+    stitched from renditions (HLS downloads, WebRTC recordings) change size midway, and boxes, tracks and
+    the report all speak in one size."""
+    image: np.ndarray = hdr_to_sdr(frame) if hdr_transfer(frame) else frame.to_ndarray(format="rgb24")
     if frame.interlaced_frame:
         image = deinterlace(image)
     if size is not None and (frame.width, frame.height) != size:

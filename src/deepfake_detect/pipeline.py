@@ -239,6 +239,7 @@ class Detector:
                 frame_count=info.frame_count,
                 size_bytes=info.size_bytes,
                 sha256=info.sha256,
+                hdr=info.hdr,
             ),
             model_id=self.model_id,
             aggregation=self.config.aggregation,

@@ -51,6 +51,11 @@ class VideoMeta(BaseModel):
         description="SHA-256 of the file's bytes as analysed (compare with `sha256sum`): the exact file "
         "this report is about. None in reports stored before 2026-12-07",
     )
+    hdr: Literal["HLG", "PQ"] | None = Field(
+        None,
+        description="HDR video (phones record HLG): its frames were tone-mapped to SDR, the pictures the "
+        "model was trained on, before analysis. None: SDR",
+    )
 
 
 class VideoReport(BaseModel):

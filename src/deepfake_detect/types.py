@@ -21,6 +21,7 @@ class VideoInfo:
     fps: float | None
     size_bytes: int
     sha256: str  # of the file's bytes: names the exact file a report is about
+    hdr: str | None = None  # "HLG" or "PQ": HDR video, its frames tone-mapped to SDR (media_color)
 
 
 @dataclass(frozen=True)
