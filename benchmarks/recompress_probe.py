@@ -19,6 +19,10 @@ keeps one field of a frame flagged interlaced (`media_decode.deinterlace`, where
 signal, BT.2408), read as the service reads it (tone-mapped back to SDR, `media_color`) and as an
 HDR-unaware reader would, beside an SDR HEVC copy at the same CRF (so that the codec is not the
 difference).
+
+`--looks` adds how real videos often look and what the model was not trained on: greyscale, dim
+(underexposed: gamma 1.8, highlights at 60 %) and a 360p copy upscaled back (re-uploads). Figures in
+docs/training.md, "Appearance probe".
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from deepfake_detect import media_decode
@@ -61,6 +66,26 @@ def hevc(src: Path, dst: Path, crf: int, hdr: bool) -> None:
         out.mux(s_out.encode())
 
 
+def _grey(image: np.ndarray) -> np.ndarray:
+    return np.repeat(image @ np.array([0.299, 0.587, 0.114]), 3).reshape(image.shape).astype(np.uint8)
+
+
+def _dim(image: np.ndarray) -> np.ndarray:
+    return (255 * 0.6 * (image / 255.0) ** 1.8).astype(np.uint8)
+
+
+def _upscaled(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = 360 / h if h > 360 else 0.5
+    small = cv2.resize(
+        image, (int(w * scale) // 2 * 2, int(h * scale) // 2 * 2), interpolation=cv2.INTER_AREA
+    )
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+LOOKS = {"grey": _grey, "dim": _dim, "upscaled 360p": _upscaled}
+
+
 def reencode(src: Path, dst: Path, crf: int, height: int | None = None, fields: str | None = None) -> None:
     """`src` → H.264 at `crf` (yuv420p, preset medium), video only, same frame rate; shrunk to `height`
     rows (width kept in proportion, even) when given, as a platform's 480p / 360p rendition is. fields:
@@ -71,12 +96,17 @@ def reencode(src: Path, dst: Path, crf: int, height: int | None = None, fields: 
         w, h = s_in.codec_context.width, s_in.codec_context.height
         if height and height < h:
             w, h = 2 * round(w * height / h / 2), height - height % 2
+        look = LOOKS.get(fields or "")
+        if look:
+            fields = None
         rate = Fraction(s_in.average_rate or 25) / (2 if fields else 1)
         options = {"crf": str(crf)} | ({"x264-params": "interlaced=1:tff=1"} if fields == "woven" else {})
         s_out = out.add_stream("libx264", rate=rate, options=options)
         s_out.width, s_out.height, s_out.pix_fmt = w, h, "yuv420p"
         frames = (f.reformat(width=w, height=h, format="rgb24").to_ndarray() for f in inp.decode(s_in))
         for i, image in enumerate(frames):  # [h, w, 3]
+            if look:
+                image = look(image)
             if fields and i % 2 == 0:
                 top = image
                 continue
@@ -114,12 +144,15 @@ def main() -> None:
     parser.add_argument("--height", type=int, nargs="*", default=[480, 360], help="renditions at CRF 23")
     parser.add_argument("--fields", action="store_true", help="add half-rate progressive and woven passes")
     parser.add_argument("--hdr", action="store_true", help="add HEVC SDR and HLG passes (tone-mapped or not)")
+    parser.add_argument("--looks", action="store_true", help="add greyscale, dim and upscaled passes")
     args = parser.parse_args()
     passes = [(f"CRF {c}", c, None, None) for c in args.crf] + [(f"{h}p", 23, h, None) for h in args.height]
     if args.fields:
         passes += [("half rate", 23, None, "half"), ("woven fields", 23, None, "woven")]
     if args.hdr:
         passes += [("HEVC SDR", 23, None, "sdr"), ("HLG", 23, None, "hlg"), ("HLG unmapped", 23, None, "raw")]
+    if args.looks:
+        passes += [(name, 23, None, name) for name in LOOKS]
     detector = Detector.from_settings(Settings())
     videos = sorted(p for f in args.folders for p in Path(f).rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
     print("P(fake): original | " + " | ".join(name for name, *_ in passes), flush=True)
