@@ -57,6 +57,19 @@ def test_a_setting_out_of_range_is_one_line_not_a_traceback(video_mp4, monkeypat
     assert "error: setting PORT='eighty': Input should be a valid integer" in capsys.readouterr().err
 
 
+def test_serve_refuses_an_upload_dir_it_cannot_write_before_binding(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "backend.py")],
+        env={"UPLOAD_DIR": str(tmp_path / "a-file" / "uploads"), "PATH": "/usr/bin:/bin", "PORT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,  # without the check it would serve on port 1 until killed
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: UPLOAD_DIR=") and "a-file/uploads cannot hold" in result.stderr
+
+
 @pytest.mark.slow  # a server process starts (and refuses)
 def test_serve_refuses_a_broken_model_path_before_binding(tmp_path):
     bad = tmp_path / "broken.pth"

@@ -56,6 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .api.app import create_app
+    from .api.uploads import prepare_upload_dir
     from .errors import DetectorError
     from .models.checkpoint import load_checkpoint
 
@@ -67,6 +68,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except DetectorError as e:
             print(f"error: MODEL_PATH={settings.model_path}: {e.detail}", file=sys.stderr)
             return 2
+    try:
+        prepare_upload_dir(settings.upload_dir)
+    except OSError as e:
+        print(f"error: UPLOAD_DIR={settings.upload_dir} cannot hold uploads: {e}", file=sys.stderr)
+        return 2
     if args.ray:
         try:
             from .scale.serving import Scale, run

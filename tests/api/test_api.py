@@ -110,6 +110,15 @@ def test_too_large_upload_is_413(client, tmp_path):
     assert_problem(upload(client, big), 413)
 
 
+def test_an_upload_dir_that_is_not_there_yet_is_made_at_start(tiny_detector, video_mp4, tmp_path):
+    """UPLOAD_DIR named but missing answered every upload with a 500 (mkstemp in a missing folder)."""
+    uploads = tmp_path / "not" / "yet"
+    settings = Settings(upload_dir=uploads, data_dir=tmp_path / "data", warmup=False)
+    with TestClient(create_app(settings, lambda s: tiny_detector)) as c:
+        assert upload(c, video_mp4).status_code == 200
+    assert uploads.is_dir() and list(uploads.iterdir()) == []
+
+
 def test_missing_field_is_422_with_a_hint(client, video_mp4):
     with open(video_mp4, "rb") as f:
         r = client.post("/predict", files={"video": ("a.mp4", f)})

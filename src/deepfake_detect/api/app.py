@@ -22,7 +22,7 @@ from .metrics import RequestMetrics
 from .openapi import complete_openapi
 from .routes import evidence, health, info, jobs, ops, predict
 from .service import InferenceService
-from .uploads import BodySizeLimit
+from .uploads import BodySizeLimit, prepare_upload_dir
 
 DESCRIPTION = """Deepfake video detection: every face in the video is found (MTCNN), tracked across
 sampled frames and scored by a CNN + BiLSTM; the answer carries the evidence per face and per frame.
@@ -44,6 +44,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        prepare_upload_dir(settings.upload_dir)
         job_runtime.migrate()  # before the model: a database problem fails start-up in a second
         service.load()
         job_runtime.start()

@@ -28,6 +28,17 @@ def display_name(filename: str | None) -> str:
     return name[:255] or "upload"
 
 
+def prepare_upload_dir(directory: Path | None) -> Path:
+    """UPLOAD_DIR made if missing and checked writable, at start-up (a named folder that was not there
+    answered every upload with a 500); the system's temporary folder when unset. OSError if unusable."""
+    if directory is None:
+        return Path(tempfile.gettempdir())
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=directory):
+        pass
+    return directory
+
+
 @asynccontextmanager
 async def saved_upload(
     upload: UploadFile, max_bytes: int, directory: Path | None = None

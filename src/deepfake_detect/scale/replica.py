@@ -18,11 +18,11 @@ import asyncio
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from ray import serve
 
+from ..api.uploads import prepare_upload_dir
 from ..config import Settings
 from ..errors import DetectorError, NoModel
 from ..report import ModelInfo, VideoReport
@@ -69,7 +69,7 @@ class DetectorReplica:
         self._classifier = self.detector.classifier
         if settings.warmup:
             self.detector.warmup()
-        self._upload_dir = settings.upload_dir or Path(tempfile.gettempdir())
+        self._upload_dir = prepare_upload_dir(settings.upload_dir)  # this machine's, made if missing
 
     def _bind_loop(self) -> None:
         if not isinstance(self.detector.classifier, BatchedClassifier):
