@@ -110,8 +110,8 @@ class Settings(BaseSettings):
     upload_dir: Path | None = Field(
         None,
         validation_alias=_env("UPLOAD_DIR"),
-        description="Where uploads are written while analysed (deleted afterwards). Unset: the system's "
-        "temporary folder.",
+        description="Where uploads are written while analysed (deleted afterwards); made at start if "
+        "missing. Unset: the system's temporary folder.",
     )
     upload_stall_s: float = Field(
         30.0,
