@@ -40,6 +40,11 @@ def test_scan_table_and_folder_expansion(tiny_checkpoint, video_mp4, tmp_path, c
     out = capsys.readouterr().out
     assert "clip.mov" in out and ("REAL" in out or "FAKE" in out)
     assert "│ sub/clip.mov " in out and "files under" in out  # relative to the folder, on one line
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    assert main(["scan", "--frames", "4", "--model", str(tiny_checkpoint), str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "│ ERROR   │" in out and "[1]  │" in out  # the reason below the table, in full, not in a cell
+    assert out.rstrip().splitlines()[-1].startswith("[1] broken.mp4: ")
 
 
 def test_scan_refuses_a_missing_model(video_mp4, tmp_path, capsys):

@@ -150,8 +150,8 @@ def _check_model(settings) -> None:
 
 
 def _print_table(rows: list[dict], threshold: float, model_id: str) -> None:
-    """Paths shown under their common folder (named in the caption): at a terminal's 80 columns the
-    full path of a file in a folder left the name 12 characters a line."""
+    """Paths under their common folder (named in the caption), notes as numbered lines below: at a
+    terminal's 80 columns full paths and error reasons in cells left names 12 characters a line."""
     import os
 
     from rich.console import Console
@@ -159,24 +159,30 @@ def _print_table(rows: list[dict], threshold: float, model_id: str) -> None:
 
     root = os.path.commonpath([os.path.dirname(os.path.abspath(r["path"])) for r in rows]) if rows else ""
     table = Table(title=f"model {model_id} - threshold {threshold:.3f}", caption=f"files under {root}")
-    table.add_column("file", overflow="fold", ratio=2)
-    for col in ("verdict", "P(fake)", "faces", "frames", "time (s)"):
+    table.add_column("file", overflow="fold")
+    for col in ("verdict", "P(fake)", "faces", "frames", "time (s)", "note"):
         table.add_column(col, no_wrap=True)
-    table.add_column("note", overflow="fold", ratio=3)
     styles = {"FAKE": "bold red", "REAL": "green"}
+    notes: list[str] = []
     for r in rows:
         p = r["fake_probability"]
         verdict = r["prediction"] or "ERROR"
+        name = os.path.relpath(os.path.abspath(r["path"]), root)
+        if r.get("reason"):
+            notes.append(f"[{len(notes) + 1}] {name}: {r['reason']}")
         table.add_row(
-            os.path.relpath(os.path.abspath(r["path"]), root),
+            name,
             f"[{styles.get(verdict, 'yellow')}]{verdict}[/]",
             "-" if p is None else f"{p:.3f}",
             str(r.get("faces", "-")),
             str(r.get("frames", "-")),
             "-" if r.get("seconds") is None else f"{r['seconds']:.2f}",
-            r.get("reason") or "",
+            f"[{len(notes)}]" if r.get("reason") else "",
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for note in notes:
+        console.print(note, markup=False, highlight=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
