@@ -28,6 +28,12 @@ def test_scan_plots_a_timeline_per_video(tiny_checkpoint, video_two_faces, tmp_p
     assert main([*args, str(video_two_faces)]) == 0
     row = json.loads(capsys.readouterr().out)
     assert Path(row["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for folder in ("a", "b"):  # two videos of one name, in two folders: a plot each
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "clip.mp4").write_bytes(video_two_faces.read_bytes())
+    assert main([*args, str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    plots = [json.loads(line)["plot"] for line in capsys.readouterr().out.splitlines()]
+    assert [Path(p).name for p in plots] == ["clip.png", "clip-2.png"]
 
 
 def test_scan_table_and_folder_expansion(tiny_checkpoint, video_mp4, tmp_path, capsys):

@@ -103,18 +103,38 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(f"error: {e.detail}", file=sys.stderr)
         return 2
     rows = []
+    plots = _plot_names(files)
     for path in tqdm(files, desc="scanning", unit="video", disable=len(files) < 2, file=sys.stderr):
         row, report = scan_row(detector, str(path), full=args.json and args.full)
         if report is not None and args.plots:
             from .timeline import plot_timeline
 
-            row["plot"] = str(plot_timeline(report, Path(args.plots) / f"{path.stem}.png"))
+            row["plot"] = str(plot_timeline(report, Path(args.plots) / plots[path]))
         rows.append(row)
         if args.json:
             print(json.dumps(row), flush=True)
     if not args.json:
         _print_table(rows, detector.threshold, detector.model_id)
     return 0
+
+
+def _plot_names(files: list[Path]) -> dict[Path, str]:
+    """One plot file name per video: its stem, numbered when another video has it (dir1/clip.mp4 and
+    dir2/clip.mp4 drew into one clip.png, and the first row pointed at the second video's plot).
+
+    >>> list(_plot_names([Path("a/clip.mp4"), Path("b/clip.mov"), Path("b/clip-2.mp4")]).values())
+    ['clip.png', 'clip-2.png', 'clip-2-2.png']
+    """
+    names: dict[Path, str] = {}
+    taken: set[str] = set()  # lower case: one file on a case-insensitive disk
+    for path in files:
+        name, n = f"{path.stem}.png", 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{path.stem}-{n}.png"
+        taken.add(name.lower())
+        names[path] = name
+    return names
 
 
 def _scan_on_ray(args: argparse.Namespace, files: list[Path]) -> int:
