@@ -60,7 +60,8 @@ class Settings(BaseSettings):
         32,
         ge=12,
         validation_alias=_env("MIN_FACE_SIZE"),
-        description="Smallest face MTCNN looks for, in pixels of the downscaled frame.",
+        description="Smallest face MTCNN looks for, in pixels of the downscaled frame; where no frame has "
+        "one, a second look at half the frame's long side (at most 2 x DETECT_MAX_SIDE).",
     )
     face_confidence: float = Field(0.9, ge=0.0, le=1.0, validation_alias=_env("FACE_CONFIDENCE"))
     max_faces: int = Field(

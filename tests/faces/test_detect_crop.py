@@ -5,7 +5,8 @@ import pytest
 from deepfake_detect.faces import CropSpec, FaceDetector, build_tracks, crop_face, crop_track
 from deepfake_detect.faces.crop import crop_from_patch, crop_patch, patch_landmarks
 from deepfake_detect.media import sample_frames
-from deepfake_detect.types import Detection
+from deepfake_detect.synthetic import render_frames
+from deepfake_detect.types import Detection, Frame
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,18 @@ def test_two_faces_make_two_tracks(detector, video_two_faces):
 def test_no_face_video_gives_no_track(detector, video_no_face):
     video = sample_frames(video_no_face, 8)
     assert build_tracks(detector.detect(video.frames)) == []
+
+
+def test_a_small_face_in_a_large_frame_gets_a_closer_look():
+    """A ~36 px face in 1080p is under 32 px once shrunk to 640 px: NO_FACE, unless looked at closer."""
+    frames = [Frame(i, i / 25, im) for i, im in enumerate(render_frames(1920, 1080, 4, 1, 0.05, 0))]
+    detector = FaceDetector(max_side=640, min_face_size=32)
+    assert detector.detect_images([f.image for f in frames]) == [[], [], [], []]
+    found = detector.detect(frames)
+    assert [len(d) for d in found] == [1, 1, 1, 1] and all(30 < d[0].size < 45 for d in found)
+    assert 860 < found[0][0].box[0] < 1060  # in full-resolution pixels: the face is mid-frame
+    blank = [Frame(0, 0.0, np.full((1080, 1920, 3), 90, np.uint8))]
+    assert detector.detect(blank) == [[]]
 
 
 def test_boxes_are_mapped_back_to_full_resolution(video_mp4):

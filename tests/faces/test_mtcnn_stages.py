@@ -85,7 +85,7 @@ def test_noise_with_many_candidates_matches_facenet(nets):
 def test_real_frames_match_facenet(nets, shared_data):
     for path in sorted((shared_data / "videos" / "real").glob("*.mp4")):
         frames = [f.image for f in sample_frames(path, 8).frames]
-        small = np.stack([FaceDetector()._downscale(f)[0] for f in frames])
+        small = np.stack([FaceDetector()._downscale(f, 640)[0] for f in frames])
         assert _same_as_facenet(nets, small) > 0
 
 
