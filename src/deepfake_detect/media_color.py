@@ -61,7 +61,7 @@ _SDR_LUTS = {t: _sdr_lut(t) for t in HDR_TRANSFERS}
 
 
 def hdr_transfer(frame: av.VideoFrame) -> str | None:
-    """ "HLG" or "PQ" for an HDR frame, None for SDR (or untagged) video."""
+    """The frame's HDR transfer, "HLG" or "PQ"; None for SDR (or untagged) video."""
     return HDR_TRANSFERS.get(int(frame.color_trc or 0))
 
 
