@@ -15,6 +15,7 @@ from deepfake_detect.faces import FaceSpec
 from deepfake_detect.inference.calibration_data import folder_face_crops
 from deepfake_detect.inference.sample_faces import render_frames
 from deepfake_detect.models import LoadedModel, create_model
+from deepfake_detect.synthetic import render_video
 from deepfake_detect.training.cache import prepare
 from deepfake_detect.training.datasets import Source
 from deepfake_detect.training.samples import TrackDataset, build_items
@@ -112,13 +113,18 @@ def test_faces_past_max_faces_are_counted_not_scored(video_two_faces: Path) -> N
     assert (
         one.message == "2 faces found: the 1 most prominent (MAX_FACES) were analysed, 1 seen less were not"
     )
-
-    def size(face) -> float:
-        return float(np.median([max(o.box[2] - o.box[0], o.box[3] - o.box[1]) for o in face.observations]))
-
     assert both.faces[0].frames == both.faces[1].frames  # both seen throughout: the larger face stays
-    kept = max(both.faces, key=size)
-    assert size(one.faces[0]) == size(kept) and size(kept) > min(size(f) for f in both.faces)
+    kept = max(both.faces, key=lambda f: f.size_px)
+    assert one.faces[0].size_px == kept.size_px and kept.size_px > min(f.size_px for f in both.faces)
+
+
+def test_a_small_face_in_a_large_frame_is_judged_with_a_caution(tmp_path: Path) -> None:
+    """Found by the closer look (faces/detect.py), a ~36 px face in 1080p is judged, and the report
+    says that faces this small read less reliably (report.SMALL_FACE_PX)."""
+    path = render_video(tmp_path / "wide.mp4", width=1920, height=1080, n_frames=8, face_scale=0.05)
+    report = _detector().analyze(path)
+    assert report.prediction in ("REAL", "FAKE") and report.faces[0].size_px < 64
+    assert report.message is not None and "is small" in report.message
 
 
 def test_a_set_threshold_overrides_the_models(video_mp4: Path) -> None:

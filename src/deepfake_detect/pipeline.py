@@ -24,7 +24,15 @@ from .inference.runtime import TrackClassifier
 from .inference.sample_faces import render_frames
 from .media import MediaLimits, sample_frames
 from .models.checkpoint import LoadedModel
-from .report import FaceObservation, FaceTrackReport, ModelInfo, StageTimings, VideoMeta, VideoReport
+from .report import (
+    FaceObservation,
+    FaceTrackReport,
+    ModelInfo,
+    StageTimings,
+    VideoMeta,
+    VideoReport,
+    small_face_caution,
+)
 from .types import SampledVideo
 from .verdict import ScoringRule, Verdict, sigmoid
 
@@ -215,6 +223,8 @@ class Detector:
             )
         else:
             message = None
+        if verdict.track is not None and (caution := small_face_caution(faces[verdict.track])):
+            message = caution if message is None else f"{message}; {caution}"
         return VideoReport(
             video_name=name,
             prediction=verdict.label,

@@ -8,10 +8,10 @@ from deepfake_detect.report import FaceObservation, FaceTrackReport, StageTiming
 from deepfake_detect.web import views
 
 
-def _face(track_id: int, p: float, logit: float, frames: int) -> FaceTrackReport:
+def _face(track_id: int, p: float, logit: float, frames: int, size: int = 100) -> FaceTrackReport:
     obs = [
         FaceObservation(
-            frame_index=i, timestamp_s=i / 10, box=[0, 0, 9, 9], detection_score=1.0, fake_probability=p
+            frame_index=i, timestamp_s=i / 10, box=[0, 0, size, size], detection_score=1.0, fake_probability=p
         )
         for i in range(frames)
     ]
@@ -55,6 +55,20 @@ def test_when_every_face_is_judged_the_sentence_stays_short() -> None:
         == "The model estimates P(fake) = 0.32 for face 1, the most suspicious of 2 faces: below its"
         " threshold of 0.57."
     )
+
+
+def test_a_verdict_decided_by_a_small_face_says_to_read_it_with_care() -> None:
+    """Below ~64 px real faces drift towards FAKE (report.SMALL_FACE_PX); a small face that does not
+    decide adds nothing."""
+    v = views.verdict(
+        _report([_face(0, 0.12, -9.0, 20, size=200), _face(1, 0.32, -4.8, 18, size=45)], 1, 0.32)
+    )
+    assert v.sentence.endswith(
+        " Face 1 is small (45 px across): below about 64 px this model's P(fake) drifts towards FAKE for real"
+        " faces and tells fakes apart less, so read it with care."
+    )
+    v = views.verdict(_report([_face(0, 0.12, -9.0, 20, size=45), _face(1, 0.32, -4.8, 18)], 1, 0.32))
+    assert "small" not in v.sentence
 
 
 def test_faces_left_unanalysed_are_counted_in_the_sentence() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..report import FaceObservation, FaceTrackReport, VideoReport
+from ..report import FaceObservation, FaceTrackReport, VideoReport, small_face_caution
 from ..verdict import MIN_TRACK_SHARE, judged_lengths
 
 # Okabe-Ito (its pale yellow swapped for a wine red that shows on white): told apart with the common
@@ -90,6 +90,8 @@ def verdict(report: VideoReport) -> VerdictView:
             f" {who} scored higher (up to {worst.fake_probability:.2f}) but {were} seen too briefly to"
             f" decide (a face must be {JUDGED_RULE})."
         )
+    if caution := small_face_caution(top):
+        sentence += f" {caution[0].upper()}{caution[1:]}."
     if report.faces_not_analysed:
         sentence += (
             f" {report.faces_not_analysed} more faces, seen less, were found and not analysed: at most the"
