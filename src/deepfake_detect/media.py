@@ -28,7 +28,7 @@ import numpy as np
 from .containers import OPEN_OPTIONS, DetectedContainer, detect_container
 from .errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
 from .hashing import file_sha256
-from .media_color import HDR_TRANSFERS
+from .media_color import hdr_transfer
 from .media_decode import Pass, clockwise_rotation, collect, decoded
 from .media_limits import NO_LIMITS, DecodeBudget, MediaLimits, check_header, check_measured, video_stream
 from .types import SampledVideo, VideoInfo
@@ -157,7 +157,7 @@ def _scan(path: Path, budget: DecodeBudget) -> tuple[VideoInfo, list[int], list[
             fps=float(stream.average_rate) if stream.average_rate else None,
             size_bytes=path.stat().st_size,
             sha256=file_sha256(path),
-            hdr=HDR_TRANSFERS.get(int(ctx.color_trc or 0)),
+            hdr=hdr_transfer(ctx),
         )
     check_measured(info, budget.limits)
     return info, pts, sorted(set(keys))

@@ -60,9 +60,9 @@ def _sdr_lut(transfer: int) -> np.ndarray:
 _SDR_LUTS = {t: _sdr_lut(t) for t in HDR_TRANSFERS}
 
 
-def hdr_transfer(frame: av.VideoFrame) -> str | None:
-    """The frame's HDR transfer, "HLG" or "PQ"; None for SDR (or untagged) video."""
-    return HDR_TRANSFERS.get(int(frame.color_trc or 0))
+def hdr_transfer(tagged: av.VideoFrame | av.VideoCodecContext) -> str | None:
+    """The HDR transfer of a frame or a stream's codec context, "HLG" or "PQ"; None for SDR (or untagged)."""
+    return HDR_TRANSFERS.get(int(tagged.color_trc or 0))
 
 
 def hdr_to_sdr(frame: av.VideoFrame) -> np.ndarray:
