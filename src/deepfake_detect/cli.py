@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -172,8 +173,6 @@ def _check_model(settings) -> None:
 def _print_table(rows: list[dict], threshold: float, model_id: str) -> None:
     """Paths under their common folder (named in the caption), notes as numbered lines below: at a
     terminal's 80 columns full paths and error reasons in cells left names 12 characters a line."""
-    import os
-
     from rich.console import Console
     from rich.table import Table
 
