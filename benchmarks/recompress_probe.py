@@ -86,27 +86,33 @@ def _upscaled(image: np.ndarray) -> np.ndarray:
 LOOKS = {"grey": _grey, "dim": _dim, "upscaled 360p": _upscaled}
 
 
-def reencode(src: Path, dst: Path, crf: int, height: int | None = None, fields: str | None = None) -> None:
+def reencode(
+    src: Path,
+    dst: Path,
+    crf: int,
+    height: int | None = None,
+    fields: str | None = None,
+    look: str | None = None,
+) -> None:
     """`src` → H.264 at `crf` (yuv420p, preset medium), video only, same frame rate; shrunk to `height`
     rows (width kept in proportion, even) when given, as a platform's 480p / 360p rendition is. fields:
     "woven" weaves frame pairs into interlaced frames at half the rate, "half" keeps every other frame
-    (its progressive reference). A display rotation is not carried over (no probed video has one)."""
+    (its progressive reference). look: a name in LOOKS, applied to every frame. A display rotation is not
+    carried over (no probed video has one)."""
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         s_in = inp.streams.video[0]
         w, h = s_in.codec_context.width, s_in.codec_context.height
         if height and height < h:
             w, h = 2 * round(w * height / h / 2), height - height % 2
-        look = LOOKS.get(fields or "")
-        if look:
-            fields = None
+        restyle = LOOKS.get(look or "")
         rate = Fraction(s_in.average_rate or 25) / (2 if fields else 1)
         options = {"crf": str(crf)} | ({"x264-params": "interlaced=1:tff=1"} if fields == "woven" else {})
         s_out = out.add_stream("libx264", rate=rate, options=options)
         s_out.width, s_out.height, s_out.pix_fmt = w, h, "yuv420p"
         frames = (f.reformat(width=w, height=h, format="rgb24").to_ndarray() for f in inp.decode(s_in))
         for i, image in enumerate(frames):  # [h, w, 3]
-            if look:
-                image = look(image)
+            if restyle:
+                image = restyle(image)
             if fields and i % 2 == 0:
                 top = image
                 continue
@@ -161,13 +167,15 @@ def main() -> None:
         for video in videos:
             base = detector.analyze(video, video.name).fake_probability
             cells = [f"{base:.3f}" if base is not None else "no face"]
-            for name, crf, height, fields in passes:
+            for name, crf, height, kind in passes:
                 copy = Path(tmp) / "copy.mp4"
-                if fields in ("sdr", "hlg", "raw"):
-                    hevc(video, copy, crf, hdr=fields != "sdr")
+                if kind in ("sdr", "hlg", "raw"):
+                    hevc(video, copy, crf, hdr=kind != "sdr")
+                elif kind in LOOKS:
+                    reencode(video, copy, crf, height, look=kind)
                 else:
-                    reencode(video, copy, crf, height, fields)
-                p = analyze_as_read(detector, copy, video.name, tone_map=fields != "raw")
+                    reencode(video, copy, crf, height, fields=kind)
+                p = analyze_as_read(detector, copy, video.name, tone_map=kind != "raw")
                 if p is not None and base is not None:
                     shifts[name].append(_log_odds(p) - _log_odds(base))
                 cells.append(f"{p:.3f}" if p is not None else "no face")
