@@ -112,7 +112,8 @@ class VideoReport(BaseModel):
     message: str | None = Field(
         None,
         description="In words, what to know beyond the numbers: why the video was not judged (NO_FACE), "
-        "faces left unanalysed (MAX_FACES), a deciding face too small to read reliably (under 64 px)",
+        "faces left unanalysed (MAX_FACES), a deciding face too small to read reliably "
+        f"(under {SMALL_FACE_PX} px)",
     )
     video: VideoMeta
     model_id: str
