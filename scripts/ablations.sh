@@ -28,6 +28,7 @@
 # FREEZE_BN=1 keeps the trunk's BatchNorm on ImageNet's statistics, never the batch's (run AE).
 # LABEL_SMOOTHING=0.1 trains towards targets 0.05 / 0.95, not 0 / 1 (run AG).
 # P_ERASE=0.5 paints a random rectangle of the crop grey, the same on a real and its SBI copy (run AH).
+# P_DIM=0.3 darkens the crop as low light does (gamma 1-2, gain 0.5-1, sensor noise), real and SBI copy alike.
 # XRAY=1 adds a Face X-ray loss: the blend's boundary drawn from the CNN's feature map (run AI;
 # AK, AL, AM: XRAY=10, seeds 0, 2, 3).
 # PAST_PICTURE=1 frames tight chips as served, black past the picture, not read whole (run XF).
@@ -53,7 +54,7 @@ common=(
     ${P_JPEG:+--p-jpeg "$P_JPEG"} ${P_SHARPEN:+--p-sharpen "$P_SHARPEN"} ${INIT:+--init "$INIT"}
     ${INPUT_SIZE:+--input-size "$INPUT_SIZE"} ${EMA:+--ema "$EMA"} ${SAM:+--sam "$SAM"} ${PAST_PICTURE:+--jitter-past-picture}
     ${FREEZE_BN:+--freeze-bn} ${LABEL_SMOOTHING:+--label-smoothing "$LABEL_SMOOTHING"}
-    ${P_ERASE:+--p-erase "$P_ERASE"} ${XRAY:+--xray "$XRAY"}
+    ${P_ERASE:+--p-erase "$P_ERASE"} ${P_DIM:+--p-dim "$P_DIM"} ${XRAY:+--xray "$XRAY"}
     ${BACKBONE_LR_SCALE:+--backbone-lr-scale "$BACKBONE_LR_SCALE"} ${SBI_P_FREQUENCY:+--sbi-p-frequency "$SBI_P_FREQUENCY"}
 )
 for run in $RUNS; do

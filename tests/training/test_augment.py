@@ -94,6 +94,22 @@ def test_p_erase_paints_one_grey_rectangle_and_keeps_the_other_draws(face: np.nd
         assert changed.sum() <= box.shape[0] * box.shape[1]  # nothing outside the rectangle moved
 
 
+def test_p_dim_darkens_with_sensor_noise_and_keeps_the_other_draws(face: np.ndarray) -> None:
+    for seed in range(20):
+        default = RobustAugment(p_erase=0.5).sample(np.random.default_rng(seed))
+        always = RobustAugment(p_erase=0.5, p_dim=1.0).sample(np.random.default_rng(seed))
+        assert default.dim is None and always.dim is not None
+        gamma, gain = always.dim
+        assert 1.0 <= gamma <= 2.0 and 0.5 <= gain <= 1.0
+        assert always.noise_sigma is not None and 2.0 <= always.noise_sigma <= 8.0  # low light is noisy
+        if default.noise_sigma is not None:  # a drawn noise is kept, not drawn again
+            assert always.noise_sigma == default.noise_sigma
+        assert dataclasses.replace(always, dim=None, noise_sigma=default.noise_sigma) == default
+    out = apply_params(face, AugmentParams(dim=(1.8, 0.6)))
+    assert out.mean() < 0.5 * face.mean()  # the probe's dim look
+    assert out.max() <= round(0.6 * 255)
+
+
 def test_sharpening_raises_high_frequency_energy(face: np.ndarray) -> None:
     def detail(image: np.ndarray) -> float:
         return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())

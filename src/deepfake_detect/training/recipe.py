@@ -194,7 +194,11 @@ def setup_run(cfg: TrainConfig) -> Run:
     model.to(device).to(memory_format=torch.channels_last)  # oneDNN's fast layout for the CNN
     low, high = cfg.downscale
     robust = RobustAugment(
-        downscale=(low, high), p_jpeg=cfg.p_jpeg, p_sharpen=cfg.p_sharpen, p_erase=cfg.p_erase
+        downscale=(low, high),
+        p_jpeg=cfg.p_jpeg,
+        p_sharpen=cfg.p_sharpen,
+        p_erase=cfg.p_erase,
+        p_dim=cfg.p_dim,
     )
     augment = robust if cfg.augment else None
     dataset = TrackDataset(

@@ -141,6 +141,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--p-jpeg", type=float, help="JPEG re-encode probability (default: as the others, 0.5)")
     t.add_argument("--p-sharpen", type=float, help="chance of sharpening the whole crop (default 0)")
     t.add_argument("--p-erase", type=float, help="chance of greying a rectangle of the crop (default 0)")
+    t.add_argument("--p-dim", type=float, help="chance of low light, sensor noise included (default 0)")
     t.add_argument("--frame-loss-weight", type=float, help="weight of the per-frame loss (default 0.5)")
     t.add_argument("--label-smoothing", type=float, help="BCE targets eps/2 and 1 - eps/2 (default 0)")
     t.add_argument("--xray", type=float, help="weight of a Face X-ray boundary loss, e.g. 1 (default 0: off)")

@@ -53,6 +53,7 @@ class TrainConfig:
     p_jpeg: float | None = None  # probability of the augmentation's JPEG re-encode (None: as every step's)
     p_sharpen: float = 0.0  # probability of sharpening the whole crop (augment.py; 0: no draw, run W)
     p_erase: float = 0.0  # probability of painting a rectangle of the crop grey (augment.py; run AH)
+    p_dim: float = 0.0  # probability of low light: gamma 1-2, gain 0.5-1, sensor noise (augment.py)
     frame_loss_weight: float = 0.5
     label_smoothing: float = 0.0  # BCE targets eps/2 and 1 - eps/2: certainty stops paying (run AG)
     xray: float = 0.0  # weight of a Face X-ray loss on the feature map (xray.py; 0: off; run AI: 1)
@@ -73,7 +74,7 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:  # before any cache is built: a typo should not cost a 20-min prepare
-        for name in ("p_sbi", "sbi_p_frequency", "p_jpeg", "p_sharpen", "p_erase"):
+        for name in ("p_sbi", "sbi_p_frequency", "p_jpeg", "p_sharpen", "p_erase", "p_dim"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be within 0-1, got {value}")
