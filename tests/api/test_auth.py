@@ -108,6 +108,19 @@ def test_key_file_needs_a_name_and_a_key(tmp_path):
         load_key_file(bad)
 
 
+@pytest.mark.parametrize("name", ["", " alice", "bob\nINFO forged line", "x" * 65])
+def test_a_key_name_is_a_clean_label(jobs_client, tmp_path, name):
+    """ "" owns the jobs made while the service was open, so no key may be named that; nor may a name
+    forge log lines or hide behind spaces, from the CLI or from the file."""
+    keys = jobs_client(job_workers=0).app.state.jobs.keys
+    with pytest.raises(Exception, match="a key name must be 1-64 printable characters"):
+        keys.create(name)
+    path = tmp_path / "keys.toml"
+    path.write_text(f"[[keys]]\nname = {json.dumps(name)}\nkey = {json.dumps(ALICE)}\n")
+    with pytest.raises(ValueError, match="keys\\[0\\]"):
+        load_key_file(path)
+
+
 def test_an_upload_without_a_valid_key_is_refused_before_its_body_is_read(jobs_client, key_file):
     """401 from UploadGuard, before the request takes a place or a byte of its body is read: clients
     without a key cannot hold the upload places of those with one."""

@@ -44,6 +44,22 @@ class Key:
     source: str  # "file" or "database"
 
 
+def check_key_name(name: str) -> str:
+    """A key's name is its owner: the label on its jobs, logs and rate limit. One to 64 printable
+    characters, no space at either end. Why: "" is the owner of jobs made while the service was open,
+    so a key named "" would see them all; a name with a newline would forge lines in the logs."""
+    if (
+        not isinstance(name, str)
+        or not name.isprintable()
+        or name != name.strip()
+        or not 1 <= len(name) <= 64
+    ):
+        raise ValueError(
+            f"a key name must be 1-64 printable characters without space at either end, got {name!r}"
+        )
+    return name
+
+
 def hash_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -56,6 +72,10 @@ def load_key_file(path: Path) -> list[Key]:
         digest = entry.get("sha256") or (hash_key(entry["key"]) if entry.get("key") else None)
         if not name or not digest:
             raise ValueError(f"{path}: keys[{i}] needs a name and a key or sha256")
+        try:
+            check_key_name(name)
+        except ValueError as e:
+            raise ValueError(f"{path}: keys[{i}]: {e}") from None
         keys.append(Key(name, digest.lower(), entry.get("webhook_secret"), entry.get("rate_limit"), "file"))
     return keys
 
@@ -100,6 +120,10 @@ class KeyRing:
 
     def create(self, name: str, rate_limit: str | None = None) -> tuple[str, str]:
         """A new key in the database; returns (key, webhook secret), shown once."""
+        try:
+            check_key_name(name)
+        except ValueError as e:
+            raise InvalidRequest(str(e)) from None
         if any(k.name == name for k in self.file_keys):
             raise InvalidRequest(f"a key named {name!r} exists in API_KEYS_FILE")
         token = KEY_PREFIX + secrets.token_urlsafe(32)
