@@ -20,6 +20,10 @@ signal, BT.2408), read as the service reads it (tone-mapped back to SDR, `media_
 HDR-unaware reader would, beside an SDR HEVC copy at the same CRF (so that the codec is not the
 difference).
 
+`--anamorphic` adds a copy stored as broadcast HD is (HDV, XDCAM: 1440 of 1920 columns, pixels tagged
+4:3 wide), read in square pixels as the service reads it (`media_decode.display_size`) and as stored,
+faces squeezed to 75 % of their width, as a reader blind to the tag would.
+
 `--looks` adds how real videos often look and what the model was not trained on: greyscale, dim
 (underexposed: gamma 1.8, highlights at 60 %) and a 360p copy upscaled back (re-uploads). Figures in
 docs/training.md, "Appearance probe".
@@ -29,14 +33,16 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
+from unittest.mock import patch
 
 import av
 import cv2
 import numpy as np
 
-from deepfake_detect import media_decode
+from deepfake_detect import media, media_decode
 from deepfake_detect.config import Settings
 from deepfake_detect.media import VIDEO_SUFFIXES
 from deepfake_detect.media_color import HLG, sdr_to_hdr
@@ -93,22 +99,27 @@ def reencode(
     height: int | None = None,
     fields: str | None = None,
     look: str | None = None,
+    squeeze: bool = False,
 ) -> None:
     """`src` → H.264 at `crf` (yuv420p, preset medium), video only, same frame rate; shrunk to `height`
     rows (width kept in proportion, even) when given, as a platform's 480p / 360p rendition is. fields:
     "woven" weaves frame pairs into interlaced frames at half the rate, "half" keeps every other frame
-    (its progressive reference). look: a name in LOOKS, applied to every frame. A display rotation is not
-    carried over (no probed video has one)."""
+    (its progressive reference). look: a name in LOOKS, applied to every frame. squeeze: 3/4 of the
+    columns, tagged 4:3 wide pixels. A display rotation is not carried over (no probed video has one)."""
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         s_in = inp.streams.video[0]
         w, h = s_in.codec_context.width, s_in.codec_context.height
         if height and height < h:
             w, h = 2 * round(w * height / h / 2), height - height % 2
+        if squeeze:
+            w = 2 * round(w * 3 / 8)
         restyle = LOOKS.get(look or "")
         rate = Fraction(s_in.average_rate or 25) / (2 if fields else 1)
         options = {"crf": str(crf)} | ({"x264-params": "interlaced=1:tff=1"} if fields == "woven" else {})
         s_out = out.add_stream("libx264", rate=rate, options=options)
         s_out.width, s_out.height, s_out.pix_fmt = w, h, "yuv420p"
+        if squeeze:
+            s_out.codec_context.sample_aspect_ratio = Fraction(4, 3)
         frames = (f.reformat(width=w, height=h, format="rgb24").to_ndarray() for f in inp.decode(s_in))
         for i, image in enumerate(frames):  # [h, w, 3]
             if restyle:
@@ -126,16 +137,16 @@ def reencode(
         out.mux(s_out.encode())
 
 
-def analyze_as_read(detector: Detector, path: Path, name: str, tone_map: bool = True) -> float | None:
-    """P(fake) of `path`; tone_map=False reads HDR frames as an HDR-unaware reader does."""
-    if tone_map:
+def analyze_as_read(detector: Detector, path: Path, name: str, blind_to: str | None = None) -> float | None:
+    """P(fake) of `path` as the service reads it; blind_to="hdr" reads HDR frames as an HDR-unaware
+    reader does, "sar" reads pixels as stored, ignoring their aspect ratio."""
+    with ExitStack() as stack:
+        if blind_to == "hdr":
+            stack.enter_context(patch.object(media_decode, "hdr_transfer", lambda frame: None))
+        elif blind_to == "sar":
+            for module in (media, media_decode):  # media reads the size from the header, media_decode frames
+                stack.enter_context(patch.object(module, "display_size", lambda w, h, sar: (w, h)))
         return detector.analyze(path, name).fake_probability
-    transfer = media_decode.hdr_transfer
-    media_decode.hdr_transfer = lambda frame: None  # type: ignore[assignment]
-    try:
-        return detector.analyze(path, name).fake_probability
-    finally:
-        media_decode.hdr_transfer = transfer
 
 
 def _log_odds(p: float) -> float:
@@ -150,6 +161,7 @@ def main() -> None:
     parser.add_argument("--height", type=int, nargs="*", default=[480, 360], help="renditions at CRF 23")
     parser.add_argument("--fields", action="store_true", help="add half-rate progressive and woven passes")
     parser.add_argument("--hdr", action="store_true", help="add HEVC SDR and HLG passes (tone-mapped or not)")
+    parser.add_argument("--anamorphic", action="store_true", help="add 4:3-pixel copies, read both ways")
     parser.add_argument("--looks", action="store_true", help="add greyscale, dim and upscaled passes")
     args = parser.parse_args()
     passes = [(f"CRF {c}", c, None, None) for c in args.crf] + [(f"{h}p", 23, h, None) for h in args.height]
@@ -157,6 +169,8 @@ def main() -> None:
         passes += [("half rate", 23, None, "half"), ("woven fields", 23, None, "woven")]
     if args.hdr:
         passes += [("HEVC SDR", 23, None, "sdr"), ("HLG", 23, None, "hlg"), ("HLG unmapped", 23, None, "raw")]
+    if args.anamorphic:
+        passes += [("anamorphic", 23, None, "sar"), ("anamorphic as stored", 23, None, "raw sar")]
     if args.looks:
         passes += [(name, 23, None, name) for name in LOOKS]
     detector = Detector.from_settings(Settings())
@@ -173,9 +187,12 @@ def main() -> None:
                     hevc(video, copy, crf, hdr=kind != "sdr")
                 elif kind in LOOKS:
                     reencode(video, copy, crf, height, look=kind)
+                elif kind in ("sar", "raw sar"):
+                    reencode(video, copy, crf, height, squeeze=True)
                 else:
                     reencode(video, copy, crf, height, fields=kind)
-                p = analyze_as_read(detector, copy, video.name, tone_map=kind != "raw")
+                blind_to = {"raw": "hdr", "raw sar": "sar"}.get(kind or "")
+                p = analyze_as_read(detector, copy, video.name, blind_to)
                 if p is not None and base is not None:
                     shifts[name].append(_log_odds(p) - _log_odds(base))
                 cells.append(f"{p:.3f}" if p is not None else "no face")

@@ -4,6 +4,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -257,3 +258,40 @@ def test_a_stream_that_changes_size_midway_is_read_at_its_first_size(tmp_path):
     late = video.frames[-1]  # from the 640x480 half, shrunk: the same picture as at 320x240, not garbage
     expected = synthetic.render_frames(320, 240, 25, 1, 0.45, 0)[late.index - 25]
     assert np.abs(late.image.astype(int) - expected).mean() < 12
+
+
+def test_wide_pixels_are_read_square(tmp_path):
+    """HDV / XDCAM store 1920 columns in 1440 and tag the pixels 4:3 wide; read as stored, every face is
+    squeezed to 75 % of its width. Read in square pixels, the picture is the original's, one side shrunk."""
+    frames = synthetic.render_frames(320, 240, 10, 1, 0.45, 0)
+    path = tmp_path / "anamorphic.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25, options={"preset": "veryfast", "crf": "12"})
+        stream.width, stream.height, stream.pix_fmt = 240, 240, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        for image in frames:
+            squeezed = cv2.resize(image, (240, 240), interpolation=cv2.INTER_AREA)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(squeezed, format="rgb24")))
+        out.mux(stream.encode(None))
+    assert (media.probe(path).width, media.probe(path).height) == (240, 180)
+    video = media.sample_frames(path, 4)
+    assert (video.info.width, video.info.height) == (240, 180)
+    for frame in video.frames:
+        expected = cv2.resize(frames[frame.index], (240, 180), interpolation=cv2.INTER_AREA)
+        assert frame.image.shape == (180, 240, 3)
+        assert np.abs(frame.image.astype(int) - expected).mean() < 6
+
+
+@pytest.mark.parametrize(
+    ("sar", "size"),
+    [
+        (None, (1440, 1080)),
+        (Fraction(1), (1440, 1080)),
+        (Fraction(4, 3), (1440, 810)),  # HDV: never more pixels than stored, so the rows shrink
+        (Fraction(8, 9), (1280, 1080)),  # NTSC 4:3 style narrow pixels: the columns shrink
+        (Fraction(1000, 1), (1440, 1080)),  # no camera's: a hostile header is ignored
+        (Fraction(1, 1000), (1440, 1080)),
+    ],
+)
+def test_display_size_never_adds_pixels(sar, size):
+    assert media_decode.display_size(1440, 1080, sar) == size

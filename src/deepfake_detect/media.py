@@ -29,7 +29,7 @@ from .containers import OPEN_OPTIONS, DetectedContainer, detect_container
 from .errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
 from .hashing import file_sha256
 from .media_color import hdr_transfer
-from .media_decode import Pass, clockwise_rotation, collect, decoded
+from .media_decode import Pass, clockwise_rotation, collect, decoded, display_size, stream_sar
 from .media_limits import NO_LIMITS, DecodeBudget, MediaLimits, check_header, check_measured, video_stream
 from .types import SampledVideo, VideoInfo
 
@@ -146,11 +146,12 @@ def _scan(path: Path, budget: DecodeBudget) -> tuple[VideoInfo, list[int], list[
             duration = None
         if len(pts) > 1 and tb:  # what the timestamps span, whatever the header said
             duration = max(duration or 0.0, (pts[-1] - pts[0]) * tb)
+        width, height = display_size(ctx.width, ctx.height, stream_sar(stream))  # square pixels
         info = VideoInfo(
             container=detected.name,
             codec=ctx.name,
-            width=ctx.width,
-            height=ctx.height,
+            width=width,
+            height=height,
             rotation=0,
             duration_s=float(duration) if duration else None,
             frame_count=len(pts),

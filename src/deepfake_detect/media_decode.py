@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 import cv2
@@ -74,11 +75,31 @@ def deinterlace(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image[0::2], (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def display_size(width: int, height: int, sar: Fraction | None) -> tuple[int, int]:
+    """The (width, height) at which a picture stored with sample aspect ratio `sar` has square pixels,
+    reached by shrinking one side, never by adding pixels (a hostile header could ask for any ratio).
+
+    Broadcast and disc video stores wide pictures in fewer columns and says so in the header: HDV and
+    XDCAM's 1440 x 1080 at 4:3 is shown 1920 x 1080, NTSC 16:9 DVDs' 720 x 480 at 32:27 as 853 x 480.
+    Read as stored, every face is squeezed to 75 % of its width. Ratios outside 1/4-4 are no camera's
+    and are ignored, as one of exactly 1 is."""
+    if not sar or sar == 1 or not Fraction(1, 4) <= sar <= 4:
+        return width, height
+    if sar > 1:  # wide pixels: fewer rows than columns would show
+        return width, max(1, round(height / sar))
+    return max(1, round(width * sar)), height
+
+
+def stream_sar(stream: av.VideoStream) -> Fraction | None:
+    """The sample aspect ratio FFmpeg's players use: the container's, else the bitstream's."""
+    return stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio or None
+
+
 def to_rgb(frame: av.VideoFrame, rotation: int, size: tuple[int, int] | None = None) -> np.ndarray:
     """The frame as [H, W, 3] RGB, SDR (HDR tone-mapped: `media_color`), upright, one field if
-    interlaced, and at `size` (width, height: the video's first frame's) if it has another: streams
-    stitched from renditions (HLS downloads, WebRTC recordings) change size midway, and boxes, tracks and
-    the report all speak in one size."""
+    interlaced, and at `size` (width, height: the video's first frame's, in square pixels:
+    `display_size`) if it has another: streams stitched from renditions (HLS downloads, WebRTC
+    recordings) change size midway, and boxes, tracks and the report all speak in one size."""
     image: np.ndarray = hdr_to_sdr(frame) if hdr_transfer(frame) else frame.to_ndarray(format="rgb24")
     if frame.interlaced_frame:
         image = deinterlace(image)
@@ -130,6 +151,7 @@ def collect(
     stream = _prepared(container, budget)
     ctx = stream.codec_context
     size: tuple[int, int] | None = None  # the first decoded frame's (width, height): every frame's
+    sar = stream_sar(stream)
     tb = float(stream.time_base) if stream.time_base else 0.0
     targets = sorted(wanted)  # still to come out, first first
     formats = set(container.format.name.split(","))
@@ -164,7 +186,7 @@ def collect(
                         continue
                     if first:
                         out.rotation, first = clockwise_rotation(frame), False
-                        size = (frame.width, frame.height)
+                        size = display_size(frame.width, frame.height, sar)
                     if frame.pts is not None and latest is not None and frame.pts < latest:
                         out.reordered = True
                         return out
