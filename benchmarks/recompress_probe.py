@@ -24,8 +24,8 @@ difference).
 4:3 wide), read in square pixels as the service reads it (`media_decode.display_size`) and as stored,
 faces squeezed to 75 % of their width, as a reader blind to the tag would.
 
-`--looks` adds how real videos often look and what the model was not trained on: greyscale, dim
-(underexposed: gamma 1.8, highlights at 60 %) and a 360p copy upscaled back (re-uploads). Figures in
+`--looks [NAME...]` adds how real videos often look and what the model was not trained on: greyscale,
+dim (underexposed: gamma 1.8, highlights at 60 %) and a 360p copy upscaled back (re-uploads). Figures in
 docs/training.md, "Appearance probe".
 """
 
@@ -162,7 +162,9 @@ def main() -> None:
     parser.add_argument("--fields", action="store_true", help="add half-rate progressive and woven passes")
     parser.add_argument("--hdr", action="store_true", help="add HEVC SDR and HLG passes (tone-mapped or not)")
     parser.add_argument("--anamorphic", action="store_true", help="add 4:3-pixel copies, read both ways")
-    parser.add_argument("--looks", action="store_true", help="add greyscale, dim and upscaled passes")
+    parser.add_argument(
+        "--looks", nargs="*", choices=list(LOOKS), help="add these looks' passes (none named: all of them)"
+    )
     args = parser.parse_args()
     passes = [(f"CRF {c}", c, None, None) for c in args.crf] + [(f"{h}p", 23, h, None) for h in args.height]
     if args.fields:
@@ -171,8 +173,8 @@ def main() -> None:
         passes += [("HEVC SDR", 23, None, "sdr"), ("HLG", 23, None, "hlg"), ("HLG unmapped", 23, None, "raw")]
     if args.anamorphic:
         passes += [("anamorphic", 23, None, "sar"), ("anamorphic as stored", 23, None, "raw sar")]
-    if args.looks:
-        passes += [(name, 23, None, name) for name in LOOKS]
+    if args.looks is not None:
+        passes += [(name, 23, None, name) for name in args.looks or LOOKS]
     detector = Detector.from_settings(Settings())
     videos = sorted(p for f in args.folders for p in Path(f).rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
     print("P(fake): original | " + " | ".join(name for name, *_ in passes), flush=True)
