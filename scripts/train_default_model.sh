@@ -7,7 +7,9 @@
 #   DEVICE=cuda ...                                        # on a GPU (or scripts/gpu_bundle.sh + scripts/gpu/run.sh)
 # Time on 2 idle cores: ~20 min cache + ~1 min export + ~25 min per epoch; a finished cache is reused
 # (prepare resumes, export is skipped when its folder exists). Its 2026-12-05 run reproduced the bundled
-# file bit for bit (docs/training.md).
+# file bit for bit (docs/training.md). Since 2026-12-07 frames are read in square pixels, so a new cache
+# differs in one clip of 7,534 (talking_heads LivePortrait d9.mp4, 15:16 pixels, seen 6.7 % too wide then):
+# the same recipe, no longer bit for bit.
 # Bit for bit needs bf16 (BF16=on, the default); a CPU without native bf16 (AVX2 only) emulates it slowly:
 # BF16=off trains in fp32 there, not bit for bit, and still ~4x slower than AVX-512 (scripts/ablations.sh).
 # Interrupted? `deepfake-detect train --resume "$OUT/ablation-lowres"` continues with the same schedule.
