@@ -44,7 +44,7 @@ class Key:
     source: str  # "file" or "database"
 
 
-def check_key_name(name: str) -> str:
+def check_key_name(name: str) -> None:
     """A key's name is its owner: the label on its jobs, logs and rate limit. One to 64 printable
     characters, no space at either end. Why: "" is the owner of jobs made while the service was open,
     so a key named "" would see them all; a name with a newline would forge lines in the logs."""
@@ -57,7 +57,6 @@ def check_key_name(name: str) -> str:
         raise ValueError(
             f"a key name must be 1-64 printable characters without space at either end, got {name!r}"
         )
-    return name
 
 
 def hash_key(token: str) -> str:
