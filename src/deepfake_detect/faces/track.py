@@ -15,44 +15,49 @@ from scipy.optimize import linear_sum_assignment
 from ..types import Detection, FaceTrack
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
+def _match_costs(boxes: np.ndarray, dets: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """Match cost of every detection to every track box: 0 for a perfect match, 1 for "not the same face".
+
+    boxes: [T, 4] track boxes; dets: [D, 4] detection boxes (x1, y1, x2, y2); reach: [T], how many face
+    sizes away a match may be. Returns [T, D] float64: half (1 - IoU), half the centre distance in face
+    sizes (the larger face, over `reach`); 1 where the distance is over one or the sizes differ 2x.
+    """
+    a, b = boxes[:, None, :].astype(np.float64), dets[None, :, :].astype(np.float64)  # [T, 1, 4], [1, D, 4]
+    track_size = np.maximum(a[..., 2] - a[..., 0], a[..., 3] - a[..., 1])  # [T, 1]
+    det_size = np.maximum(b[..., 2] - b[..., 0], b[..., 3] - b[..., 1])  # [1, D]
+    size = np.maximum(np.maximum(track_size, det_size), 1.0)  # [T, D]
+    centre_shift = (a[..., :2] + a[..., 2:]) / 2 - (b[..., :2] + b[..., 2:]) / 2  # [T, D, 2]
+    distance = np.hypot(centre_shift[..., 0], centre_shift[..., 1]) / size / reach[:, None]
+    scale_ratio = np.maximum(det_size, 1.0) / np.maximum(track_size, 1.0)
+    inter_w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0.0, None)
+    inter_h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0.0, None)
+    inter = inter_w * inter_h
+    union = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]) + (b[..., 2] - b[..., 0]) * (
+        b[..., 3] - b[..., 1]
+    )
+    union = union - inter
+    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    cost = np.minimum(1.0, 0.5 * (1.0 - iou) + 0.5 * distance)
+    return np.where((distance > 1.0) | (scale_ratio <= 0.5) | (scale_ratio >= 2.0), 1.0, cost)
 
 
-def _match_cost(track_box: np.ndarray, det: Detection, reach: float = 1.0) -> float:
-    """0 for a perfect match; >= 1 means "not the same face". `reach`: how many face sizes away a
-    match may be."""
-    size = max(track_box[2] - track_box[0], track_box[3] - track_box[1], det.size, 1.0)
-    centre_a = (track_box[:2] + track_box[2:]) / 2
-    centre_b = (det.box[:2] + det.box[2:]) / 2
-    distance = float(np.linalg.norm(centre_a - centre_b)) / size / reach  # in face sizes
-    scale_ratio = max(det.size, 1.0) / max(track_box[2] - track_box[0], track_box[3] - track_box[1], 1.0)
-    if distance > 1.0 or not 0.5 < scale_ratio < 2.0:
-        return 1.0
-    return min(1.0, 0.5 * (1.0 - _iou(track_box, det.box)) + 0.5 * distance)
-
-
-def _predicted_box(track: FaceTrack, position: int) -> np.ndarray:
-    """The last box of a track with >= 2 detections, moved on by its last velocity (per sampled frame)
-    to `position`."""
-    last = track.detections[-1].box.astype(np.float64)
-    steps = track.frame_positions[-1] - track.frame_positions[-2]
-    velocity = (last - track.detections[-2].box) / steps
-    centre_shift = (velocity[:2] + velocity[2:]) / 2  # move, don't resize: sizes are noisy
-    return last + np.tile(centre_shift, 2) * (position - track.frame_positions[-1])
-
-
-def _track_cost(track: FaceTrack, position: int, det: Detection) -> float:
-    """Match cost of `det` to the track: to its predicted box, or its last box; a one-detection track
-    has no velocity yet, so it may reach twice as far."""
-    last = track.detections[-1].box
-    if len(track) < 2:
-        return _match_cost(last, det, reach=2.0)
-    return min(_match_cost(last, det), _match_cost(_predicted_box(track, position), det))
+def _track_costs(tracks: list[FaceTrack], position: int, dets: list[Detection]) -> np.ndarray:
+    """[T, D] match costs of the detections to the tracks: to each track's last box, or to where its last
+    velocity (per sampled frame, centre only: sizes are noisy) puts it at `position`, whichever is closer.
+    A one-detection track has no velocity yet, so it may reach twice as far. One array operation for all
+    pairs: a crowd of 300 faces is 2.8 million pairs over 32 frames (135 s one pair at a time).
+    """
+    det_boxes = np.stack([d.box for d in dets])  # [D, 4]
+    last = np.stack([t.detections[-1].box for t in tracks]).astype(np.float64)  # [T, 4]
+    moving = np.array([len(t) >= 2 for t in tracks])  # [T]
+    predicted = last.copy()
+    for i in np.flatnonzero(moving):
+        t = tracks[i]
+        velocity = (last[i] - t.detections[-2].box) / (t.frame_positions[-1] - t.frame_positions[-2])
+        centre_shift = (velocity[:2] + velocity[2:]) / 2
+        predicted[i] += np.tile(centre_shift, 2) * (position - t.frame_positions[-1])
+    reach = np.where(moving, 1.0, 2.0)
+    return np.minimum(_match_costs(last, det_boxes, reach), _match_costs(predicted, det_boxes, reach))
 
 
 def build_tracks(
@@ -75,7 +80,7 @@ def build_tracks(
         live = [i for i, seen in enumerate(last_seen) if position - seen <= max_gap + 1]
         assigned: set[int] = set()
         if live and frame_dets:
-            cost = np.array([[_track_cost(tracks[t], position, d) for d in frame_dets] for t in live])
+            cost = _track_costs([tracks[t] for t in live], position, frame_dets)
             for r, c in zip(*linear_sum_assignment(cost), strict=True):
                 if cost[r, c] < 1.0:
                     tracks[live[r]].append(position, frame_dets[c])
