@@ -38,6 +38,24 @@ def test_root_and_health_keep_the_seed_fields(client):
     assert health["model_id"].startswith("resnet18_lstm-")
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+@pytest.mark.parametrize("accept", ["*/*", "application/json", None])
+def test_api_clients_get_json_at_the_root(client, accept):
+    headers = {"Accept": accept} if accept else {}
+    response = client.get("/", headers=headers, follow_redirects=False)
+    assert response.status_code == 200 and response.json()["status"] == "online"
+    assert "accept" in response.headers["vary"].lower()
+
+
+def test_a_browser_at_the_root_is_sent_to_the_web_page(client):
+    response = client.get("/", headers={"Accept": BROWSER_ACCEPT}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/ui"
+    assert "accept" in response.headers["vary"].lower()
+    assert client.get("/", headers={"Accept": BROWSER_ACCEPT}).headers["content-type"].startswith("text/html")
+
+
 def test_info_shows_model_and_effective_settings(client):
     info = client.get("/info").json()
     assert info["model"]["architecture"] == "resnet18_lstm" and info["model"]["input_size"] == 64

@@ -1,10 +1,15 @@
-"""`GET /` and `GET /health`: the seed's fields (status, model_loaded, device) and why, if unhealthy."""
+"""`GET /` and `GET /health`: the seed's fields (status, model_loaded, device) and why, if unhealthy.
+
+A person who types the server's address into a browser is sent on to the web page (`/ui`) instead of
+reading JSON; API clients (curl, httpx, requests and `fetch` all send `Accept: */*`) get JSON as before.
+"""
 
 from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from ... import __version__
@@ -39,8 +44,17 @@ class HealthResponse(RootResponse):
     load: LoadState
 
 
-@router.get("/", response_model=RootResponse, summary="Liveness")
-async def root(service: ServiceDep) -> RootResponse:
+@router.get(
+    "/",
+    response_model=RootResponse,
+    summary="Liveness",
+    responses={303: {"description": "A browser (`Accept: text/html`) is sent to the web page, `/ui`"}},
+)
+async def root(request: Request, response: Response, service: ServiceDep) -> RootResponse | Response:
+    response.headers["Vary"] = "Accept"  # one URL, two representations: caches must keep them apart
+    if "text/html" in request.headers.get("accept", ""):
+        ui = f"{request.scope.get('root_path', '')}/ui"
+        return RedirectResponse(ui, status_code=303, headers={"Vary": "Accept"})
     return RootResponse(status="online", model_loaded=service.detector is not None, device="cpu")
 
 
