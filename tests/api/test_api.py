@@ -54,6 +54,9 @@ def test_a_browser_at_the_root_is_sent_to_the_web_page(client):
     assert response.status_code == 303 and response.headers["location"] == "/ui"
     assert "accept" in response.headers["vary"].lower()
     assert client.get("/", headers={"Accept": BROWSER_ACCEPT}).headers["content-type"].startswith("text/html")
+    behind_a_proxy = TestClient(client.app, root_path="/detect")  # mounted under a path prefix
+    response = behind_a_proxy.get("/", headers={"Accept": BROWSER_ACCEPT}, follow_redirects=False)
+    assert response.headers["location"] == "/detect/ui"
 
 
 def test_info_shows_model_and_effective_settings(client):
