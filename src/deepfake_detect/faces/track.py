@@ -15,6 +15,10 @@ from scipy.optimize import linear_sum_assignment
 from ..types import Detection, FaceTrack
 
 
+def _area(boxes: np.ndarray) -> np.ndarray:
+    return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+
+
 def _match_costs(boxes: np.ndarray, dets: np.ndarray, reach: np.ndarray) -> np.ndarray:
     """Match cost of every detection to every track box: 0 for a perfect match, 1 for "not the same face".
 
@@ -31,11 +35,8 @@ def _match_costs(boxes: np.ndarray, dets: np.ndarray, reach: np.ndarray) -> np.n
     scale_ratio = np.maximum(det_size, 1.0) / np.maximum(track_size, 1.0)
     inter_w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0.0, None)
     inter_h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0.0, None)
-    inter = inter_w * inter_h
-    union = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]) + (b[..., 2] - b[..., 0]) * (
-        b[..., 3] - b[..., 1]
-    )
-    union = union - inter
+    inter = inter_w * inter_h  # [T, D]
+    union = _area(a) + _area(b) - inter
     iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
     cost = np.minimum(1.0, 0.5 * (1.0 - iou) + 0.5 * distance)
     return np.where((distance > 1.0) | (scale_ratio <= 0.5) | (scale_ratio >= 2.0), 1.0, cost)
