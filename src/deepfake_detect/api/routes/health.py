@@ -51,10 +51,10 @@ class HealthResponse(RootResponse):
     responses={303: {"description": "A browser (`Accept: text/html`) is sent to the web page, `/ui`"}},
 )
 async def root(request: Request, response: Response, service: ServiceDep) -> RootResponse | Response:
-    response.headers["Vary"] = "Accept"  # one URL, two representations: caches must keep them apart
+    vary = {"Vary": "Accept"}  # one URL, two representations: caches must keep them apart
     if "text/html" in request.headers.get("accept", ""):
-        ui = f"{request.scope.get('root_path', '')}/ui"
-        return RedirectResponse(ui, status_code=303, headers={"Vary": "Accept"})
+        return RedirectResponse(f"{request.scope.get('root_path', '')}/ui", status_code=303, headers=vary)
+    response.headers.update(vary)
     return RootResponse(status="online", model_loaded=service.detector is not None, device="cpu")
 
 
